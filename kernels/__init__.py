@@ -1,0 +1,208 @@
+"""Tensor-level xLSTM kernels behind one registry (installed as ``xlstm_ts.kernels``).
+
+The backbone calls only the four operations below; each validates shapes and dispatches to a
+registered kernel by its ``"<form>--<backend>"`` name.  ``"<form>--auto"`` picks the fastest kernel
+that can run on the inputs' device and dtype (today: the native PyTorch kernels everywhere).
+
+Examples
+--------
+>>> import torch
+>>> from xlstm_ts.kernels import mlstm_sequence, available_kernels
+>>> "chunkwise--native" in available_kernels("mlstm")
+True
+>>> q = k = v = torch.randn(2, 4, 10, 16)
+>>> i = f = torch.randn(2, 4, 10)
+>>> h, state = mlstm_sequence(q, k, v, i, f, return_last_state=True)
+>>> h.shape, state.c.shape
+(torch.Size([2, 4, 10, 16]), torch.Size([2, 4, 16, 16]))
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import mlstm as _mlstm  # noqa: F401  (registers the mLSTM kernels)
+from . import slstm as _slstm  # noqa: F401  (registers the sLSTM kernels)
+from ._registry import ENV_BACKEND, KernelSpec, available_kernels, get_kernel, register_kernel
+from .states import mLSTMState, sLSTMState
+
+
+def _expect(condition: bool, what: str, got: object) -> None:
+    if not condition:
+        raise ValueError(f"{what}; got {got}.")
+
+
+def _check_mlstm(q, k, v, i, f, seq: bool) -> None:
+    lead = 4 if seq else 3
+    _expect(q.dim() == lead, f"q must have {lead} dims ([B, NH{', S' if seq else ''}, DK])", tuple(q.shape))
+    _expect(k.shape == q.shape, f"k must have the shape of q {tuple(q.shape)}", tuple(k.shape))
+    _expect(
+        v.dim() == lead and v.shape[:-1] == q.shape[:-1],
+        f"v must be [B, NH{', S' if seq else ''}, DV] matching q {tuple(q.shape)}",
+        tuple(v.shape),
+    )
+    for name, gate in (("igate", i), ("fgate", f)):
+        _expect(gate.shape == q.shape[:-1], f"{name} must have shape {tuple(q.shape[:-1])}", tuple(gate.shape))
+
+
+def _check_mlstm_state(state: mLSTMState | None, q: torch.Tensor, v: torch.Tensor) -> None:
+    if state is None:
+        return
+    B, NH, DK, DV = q.shape[0], q.shape[1], q.shape[-1], v.shape[-1]
+    expected = ((B, NH, DK, DV), (B, NH, DK), (B, NH, 1))
+    got = tuple(tuple(t.shape) for t in state)
+    _expect(got == expected, f"mLSTM state (c, n, m) must have shapes {expected}", got)
+
+
+def mlstm_sequence(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    igate: torch.Tensor,
+    fgate: torch.Tensor,
+    *,
+    initial_state: mLSTMState | None = None,
+    return_last_state: bool = False,
+    chunk_size: int = 64,
+    eps: float = 1e-6,
+    kernel: str = "chunkwise--auto",
+) -> tuple[torch.Tensor, mLSTMState | None]:
+    """mLSTM over a sequence of any length.
+
+    Parameters
+    ----------
+    q, k : torch.Tensor
+        ``[B, NH, S, DK]`` queries and keys (q is scaled by ``1/sqrt(DK)`` inside).
+    v : torch.Tensor
+        ``[B, NH, S, DV]`` values.
+    igate, fgate : torch.Tensor
+        ``[B, NH, S]`` input- and forget-gate pre-activations (exponential input gate,
+        log-sigmoid forget gate).
+    initial_state : mLSTMState, optional
+        State to continue from; zeros (with ``m = 0``) when omitted.
+    return_last_state : bool
+        Also return the final state (float32).
+    kernel : str
+        Registered name, e.g. ``"chunkwise--native"``, or ``"chunkwise--auto"``.
+
+    Returns
+    -------
+    (h, state)
+        ``h`` ``[B, NH, S, DV]`` in the dtype of ``q``; ``state`` or ``None``.
+    """
+    _check_mlstm(q, k, v, igate, fgate, seq=True)
+    _check_mlstm_state(initial_state, q, v)
+    spec = get_kernel("mlstm", kernel, q.device, q.dtype)
+    if spec.form == "chunkwise":
+        return spec.fn(q, k, v, igate, fgate, initial_state, return_last_state, chunk_size=chunk_size, eps=eps)
+    if spec.form == "recurrent":
+        h, state = spec.fn(q, k, v, igate, fgate, initial_state, eps=eps)
+        return h, state if return_last_state else None
+    if spec.form == "parallel":
+        if initial_state is not None or return_last_state:
+            raise ValueError(f"kernel {kernel!r} neither accepts nor returns states; use a chunkwise kernel.")
+        return spec.fn(q, k, v, igate, fgate, eps=eps), None
+    raise ValueError(f"kernel {kernel!r} is not a sequence kernel (forms: chunkwise, recurrent, parallel).")
+
+
+def mlstm_step(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    igate: torch.Tensor,
+    fgate: torch.Tensor,
+    state: mLSTMState | None = None,
+    *,
+    eps: float = 1e-6,
+    kernel: str = "step--auto",
+) -> tuple[torch.Tensor, mLSTMState]:
+    """One mLSTM step: ``q, k`` ``[B, NH, DK]``, ``v`` ``[B, NH, DV]``, gates ``[B, NH]``.
+
+    Returns ``h`` ``[B, NH, DV]`` and the new state.
+    """
+    _check_mlstm(q, k, v, igate, fgate, seq=False)
+    _check_mlstm_state(state, q, v)
+    return get_kernel("mlstm", kernel, q.device, q.dtype).fn(q, k, v, igate, fgate, state, eps=eps)
+
+
+def _check_slstm(x: torch.Tensor, r: torch.Tensor, b: torch.Tensor, seq: bool) -> None:
+    lead = 5 if seq else 4
+    _expect(
+        x.dim() == lead and x.shape[-2] == 4,
+        f"x must be [B, {'S, ' if seq else ''}NH, 4, DH] gate pre-activations",
+        tuple(x.shape),
+    )
+    NH, DH = x.shape[-3], x.shape[-1]
+    _expect(tuple(r.shape) == (NH, DH, 4, DH), f"recurrent_kernel must be {(NH, DH, 4, DH)}", tuple(r.shape))
+    _expect(tuple(b.shape) == (NH, 4, DH), f"bias must be {(NH, 4, DH)}", tuple(b.shape))
+
+
+def _check_slstm_state(state: sLSTMState | None, x: torch.Tensor) -> None:
+    if state is None:
+        return
+    expected = (x.shape[0], x.shape[-3], x.shape[-1])
+    got = tuple(tuple(t.shape) for t in state)
+    _expect(all(g == expected for g in got), f"sLSTM state (h, c, n, m) must each be {expected}", got)
+
+
+def slstm_sequence(
+    x: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    bias: torch.Tensor,
+    *,
+    initial_state: sLSTMState | None = None,
+    return_last_state: bool = False,
+    kernel: str = "sequence--auto",
+) -> tuple[torch.Tensor, sLSTMState | None]:
+    """sLSTM over a sequence.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``[B, S, NH, 4, DH]`` gate pre-activations from the input projections, gate order i, f, z, o.
+    recurrent_kernel : torch.Tensor
+        ``[NH, DH_in, 4, DH_out]`` block-diagonal recurrent weights.
+    bias : torch.Tensor
+        ``[NH, 4, DH]``.
+
+    Returns
+    -------
+    (h, state)
+        ``h`` ``[B, S, NH, DH]`` in the dtype of ``x``; the final state or ``None``.
+    """
+    _check_slstm(x, recurrent_kernel, bias, seq=True)
+    _check_slstm_state(initial_state, x)
+    spec = get_kernel("slstm", kernel, x.device, x.dtype)
+    if spec.form == "recurrent":
+        h, state = spec.fn(x, recurrent_kernel, bias, initial_state)
+        return h, state if return_last_state else None
+    return spec.fn(x, recurrent_kernel, bias, initial_state, return_last_state)
+
+
+def slstm_step(
+    x: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    bias: torch.Tensor,
+    state: sLSTMState | None = None,
+    *,
+    kernel: str = "step--auto",
+) -> tuple[torch.Tensor, sLSTMState]:
+    """One sLSTM step; ``x`` is ``[B, NH, 4, DH]``. Returns ``h`` ``[B, NH, DH]`` and the new state."""
+    _check_slstm(x, recurrent_kernel, bias, seq=False)
+    _check_slstm_state(state, x)
+    return get_kernel("slstm", kernel, x.device, x.dtype).fn(x, recurrent_kernel, bias, state)
+
+
+__all__ = [
+    "ENV_BACKEND",
+    "KernelSpec",
+    "available_kernels",
+    "get_kernel",
+    "mLSTMState",
+    "mlstm_sequence",
+    "mlstm_step",
+    "register_kernel",
+    "sLSTMState",
+    "slstm_sequence",
+    "slstm_step",
+]

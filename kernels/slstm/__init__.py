@@ -1,0 +1,13 @@
+"""sLSTM kernels: the float64 reference loop, the native PyTorch path, and their registration."""
+
+from .._registry import KernelSpec, register_kernel
+from .naive import slstm_recurrent_naive
+from .native import slstm_sequence_native, slstm_step_native
+
+register_kernel(KernelSpec("slstm", "sequence", "native", slstm_sequence_native, doc="PyTorch loop"))
+register_kernel(KernelSpec("slstm", "step", "native", slstm_step_native, doc="PyTorch single step"))
+register_kernel(
+    KernelSpec("slstm", "recurrent", "naive", slstm_recurrent_naive, doc="reference step loop (slow)")
+)
+
+__all__ = ["slstm_recurrent_naive", "slstm_sequence_native", "slstm_step_native"]

@@ -1,0 +1,30 @@
+"""xlstm-ts: xLSTM time-series forecasting with a scikit-learn-style API.
+
+The backbone lives in :mod:`xlstm_ts.nn` and its kernels in :mod:`xlstm_ts.kernels`.
+"""
+
+from ._version import __version__
+from .nn import (
+    FeedForwardConfig,
+    mLSTMBlockConfig,
+    mLSTMLayerConfig,
+    sLSTMBlockConfig,
+    sLSTMLayerConfig,
+    xLSTMBlockStack,
+    xLSTMBlockStackConfig,
+    xLSTMLMModel,
+    xLSTMLMModelConfig,
+)
+
+__all__ = [
+    "FeedForwardConfig",
+    "__version__",
+    "mLSTMBlockConfig",
+    "mLSTMLayerConfig",
+    "sLSTMBlockConfig",
+    "sLSTMLayerConfig",
+    "xLSTMBlockStack",
+    "xLSTMBlockStackConfig",
+    "xLSTMLMModel",
+    "xLSTMLMModelConfig",
+]

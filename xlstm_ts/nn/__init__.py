@@ -1,0 +1,45 @@
+"""The xLSTM backbone: configs, layers, blocks, ``xLSTMBlockStack`` and ``xLSTMLMModel``."""
+
+from .block_stack import xLSTMBlockStack
+from .blocks import mLSTMBlock, sLSTMBlock, xLSTMBlock
+from .components import CausalConv1d, GatedFeedForward, LayerNorm, LinearHeadwiseExpand, MultiHeadLayerNorm
+from .configs import (
+    FeedForwardConfig,
+    mLSTMBlockConfig,
+    mLSTMLayerConfig,
+    sLSTMBlockConfig,
+    sLSTMLayerConfig,
+    xLSTMBlockStackConfig,
+    xLSTMLMModelConfig,
+)
+from .lm_model import xLSTMLMModel
+from .mlstm import mLSTMCell, mLSTMLayer
+from .reference import convert_reference_state_dict, load_reference_state_dict, to_reference_state_dict
+from .slstm import sLSTMCell, sLSTMLayer
+
+__all__ = [
+    "CausalConv1d",
+    "FeedForwardConfig",
+    "GatedFeedForward",
+    "LayerNorm",
+    "LinearHeadwiseExpand",
+    "MultiHeadLayerNorm",
+    "convert_reference_state_dict",
+    "load_reference_state_dict",
+    "mLSTMBlock",
+    "mLSTMBlockConfig",
+    "mLSTMCell",
+    "mLSTMLayer",
+    "mLSTMLayerConfig",
+    "sLSTMBlock",
+    "sLSTMBlockConfig",
+    "sLSTMCell",
+    "sLSTMLayer",
+    "sLSTMLayerConfig",
+    "to_reference_state_dict",
+    "xLSTMBlock",
+    "xLSTMBlockStack",
+    "xLSTMBlockStackConfig",
+    "xLSTMLMModel",
+    "xLSTMLMModelConfig",
+]

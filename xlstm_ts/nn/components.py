@@ -1,0 +1,164 @@
+"""Building blocks shared by the mLSTM and sLSTM layers: norms, causal conv, headwise linear, FFN.
+
+Parameter names and initialisations follow the reference ``xlstm`` package so that its state
+dicts load unchanged (see :func:`xlstm_ts.nn.load_reference_state_dict`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .configs import FeedForwardConfig
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gelu": F.gelu,
+    "relu": F.relu,
+    "relu^2": lambda x: torch.square(F.relu(x)),
+    "sigmoid": torch.sigmoid,
+    "swish": F.silu,
+    "selu": F.selu,
+}
+
+
+def small_init_(param: torch.Tensor, dim: int) -> torch.Tensor:
+    """Normal init with std ``sqrt(2 / (5 dim))`` ("Transformers without Tears")."""
+    return nn.init.normal_(param, mean=0.0, std=math.sqrt(2 / (5 * dim)))
+
+
+def wang_init_(param: torch.Tensor, dim: int, num_blocks: int) -> torch.Tensor:
+    """Normal init with std ``2 / num_blocks / sqrt(dim)`` for output projections."""
+    return nn.init.normal_(param, mean=0.0, std=2 / num_blocks / math.sqrt(dim))
+
+
+class LayerNorm(nn.Module):
+    """LayerNorm without bias whose scale is stored as an offset: ``scale = 1 + weight``."""
+
+    def __init__(self, ndim: int, weight: bool = True, bias: bool = False, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.ndim = ndim
+        self.eps = eps
+        self.weight = nn.Parameter(torch.zeros(ndim)) if weight else None
+        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+
+    @property
+    def scale(self) -> torch.Tensor | None:
+        return None if self.weight is None else 1.0 + self.weight
+
+    def reset_parameters(self) -> None:
+        for p in (self.weight, self.bias):
+            if p is not None:
+                nn.init.zeros_(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, (self.ndim,), self.scale, self.bias, self.eps)
+
+
+class MultiHeadLayerNorm(LayerNorm):
+    """Per-head normalisation over the head dim; ``x`` is ``[..., NH, DH]`` and ``ndim = NH * DH``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        NH, DH = x.shape[-2:]
+        y = F.layer_norm(x, (DH,), eps=self.eps)
+        if self.weight is not None:
+            y = y * self.scale.view(NH, DH)
+        if self.bias is not None:
+            y = y + self.bias.view(NH, DH)
+        return y
+
+
+class CausalConv1d(nn.Module):
+    """Depthwise causal convolution over time with a carried state.
+
+    ``forward(x, state)`` takes ``x`` ``[B, S, F]`` and the last ``kernel_size - 1`` inputs of the
+    previous piece (``[B, K-1, F]``, zeros when ``None``) and returns ``(y, new_state)``, so a
+    sequence processed in pieces gives the same output as in one go.  ``kernel_size = 0`` is the
+    identity.
+    """
+
+    def __init__(self, feature_dim: int, kernel_size: int = 4, bias: bool = True) -> None:
+        super().__init__()
+        self.feature_dim = feature_dim
+        self.kernel_size = kernel_size
+        self.conv = (
+            nn.Conv1d(feature_dim, feature_dim, kernel_size, groups=feature_dim, bias=bias)
+            if kernel_size > 0
+            else None
+        )
+
+    def reset_parameters(self) -> None:
+        if self.conv is not None:
+            self.conv.reset_parameters()
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.conv is None:
+            return x, state
+        history = self.kernel_size - 1
+        if state is None:
+            state = x.new_zeros(x.shape[0], history, x.shape[2])
+        padded = torch.cat([state.to(x.dtype), x], dim=1)  # [B, K-1+S, F]
+        y = self.conv(padded.transpose(1, 2)).transpose(1, 2)  # [B, F, K-1+S] -> [B, S, F]
+        return y, padded[:, padded.shape[1] - history :]
+
+
+class LinearHeadwiseExpand(nn.Module):
+    """Block-diagonal linear map: the features are split into ``num_heads`` blocks mapped separately.
+
+    ``weight`` has shape ``[num_heads, out_per_head, in_per_head]`` (the reference layout).
+    """
+
+    def __init__(self, in_features: int, num_heads: int, bias: bool = False, expand_factor: int = 1) -> None:
+        super().__init__()
+        if in_features % num_heads:
+            raise ValueError(f"in_features={in_features} must be divisible by num_heads={num_heads}.")
+        self.in_features = in_features
+        self.num_heads = num_heads
+        self.out_features = in_features * expand_factor
+        d_in, d_out = in_features // num_heads, self.out_features // num_heads
+        self.weight = nn.Parameter(torch.empty(num_heads, d_out, d_in))
+        self.bias = nn.Parameter(torch.empty(self.out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.weight, mean=0.0, std=math.sqrt(2 / 5 / self.weight.shape[-1]))
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead = x.shape[:-1]
+        # [..., F] -> [N, NH, d_in] -> [NH, N, d_in] @ [NH, d_in, d_out] -> [N, NH, d_out]
+        xh = x.reshape(-1, self.num_heads, self.weight.shape[-1]).transpose(0, 1)
+        y = torch.bmm(xh, self.weight.transpose(1, 2)).transpose(0, 1).reshape(*lead, self.out_features)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, num_heads={self.num_heads}, bias={self.bias is not None}"
+
+
+class GatedFeedForward(nn.Module):
+    """``proj_down(act(gate) * up)`` where ``[gate, up] = proj_up(x)``."""
+
+    def __init__(self, config: FeedForwardConfig) -> None:
+        super().__init__()
+        self.config = config
+        assert config._proj_up_dim is not None, "FeedForwardConfig.embedding_dim must be set"
+        self.proj_up = nn.Linear(config.embedding_dim, 2 * config._proj_up_dim, bias=config.bias)
+        self.proj_down = nn.Linear(config._proj_up_dim, config.embedding_dim, bias=config.bias)
+        self.act_fn = ACTIVATIONS[config.act_fn]
+        self.dropout = nn.Dropout(config.dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        small_init_(self.proj_up.weight, dim=self.config.embedding_dim)
+        wang_init_(self.proj_down.weight, dim=self.config.embedding_dim, num_blocks=self.config._num_blocks)
+        for layer in (self.proj_up, self.proj_down):
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.proj_up(x).chunk(2, dim=-1)
+        return self.dropout(self.proj_down(self.act_fn(gate) * up))
