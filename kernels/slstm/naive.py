@@ -21,14 +21,14 @@ def slstm_recurrent_naive(
     """Step-by-step sLSTM; returns ``h`` ``[B, S, NH, DH]`` and the final state.
 
     Per head and step: ``raw = x_t + R^T h_{t-1} + b``; ``m_t = i`` where ``n_{t-1} == 0`` (first
-    step), else ``max(i, log sigmoid(f) + m_{t-1})``; both gates clamped at one; ``h = sigmoid(o) c / n``.
+    step), else ``max(i, log sigmoid(f) + m_{t-1})``; both gates clamped at one (as ``exp(min(x, 0))``, which keeps the backward finite where ``exp(x)`` would overflow); ``h = sigmoid(o) c / n``.
     """
     B, S, NH, _, DH = x.shape
     if initial_state is None:
         h = c = n = m = x.new_zeros(B, NH, DH)
     else:
         h, c, n, m = (t.to(x.dtype) for t in initial_state)
-    one = torch.ones((), dtype=x.dtype)
+    zero = torch.zeros((), dtype=x.dtype)  # gates clamped at exp(0) = 1
     outputs = []
     for t in range(S):
         recurrent = torch.einsum("bhd,hdgo->bhgo", h, recurrent_kernel.to(x.dtype))
@@ -36,8 +36,8 @@ def slstm_recurrent_naive(
         i_raw, f_raw, z_raw, o_raw = raw.unbind(dim=2)
         log_f_plus_m = F.logsigmoid(f_raw) + m
         m_new = torch.where(n == 0, i_raw, torch.maximum(i_raw, log_f_plus_m))
-        i_gate = torch.minimum(torch.exp(i_raw - m_new), one)
-        f_gate = torch.minimum(torch.exp(log_f_plus_m - m_new), one)
+        i_gate = torch.exp(torch.minimum(i_raw - m_new, zero))
+        f_gate = torch.exp(torch.minimum(log_f_plus_m - m_new, zero))
         c = f_gate * c + i_gate * torch.tanh(z_raw)
         n = f_gate * n + i_gate
         h = torch.sigmoid(o_raw) * c / n

@@ -21,9 +21,9 @@ def _pointwise(
     i_raw, f_raw, z_raw, o_raw = raw.unbind(dim=-2)
     log_f_plus_m = F.logsigmoid(f_raw) + m
     m_new = torch.where(n == 0, i_raw, torch.maximum(i_raw, log_f_plus_m))
-    one = torch.ones((), dtype=raw.dtype, device=raw.device)
-    i_gate = torch.minimum(torch.exp(i_raw - m_new), one)
-    f_gate = torch.minimum(torch.exp(log_f_plus_m - m_new), one)
+    zero = torch.zeros((), dtype=raw.dtype, device=raw.device)  # gates clamped at 1 = exp(0)
+    i_gate = torch.exp(torch.minimum(i_raw - m_new, zero))
+    f_gate = torch.exp(torch.minimum(log_f_plus_m - m_new, zero))
     c = f_gate * c + i_gate * torch.tanh(z_raw)
     n = f_gate * n + i_gate
     h = torch.sigmoid(o_raw) * c / n
