@@ -17,9 +17,8 @@ from torch import nn
 from xlstm_ts.kernels import sLSTMState, slstm_sequence, slstm_step
 
 from .components import CausalConv1d, LinearHeadwiseExpand, MultiHeadLayerNorm, small_init_
-from .configs import sLSTMLayerConfig, resolve_backend
+from .configs import resolve_backend, sLSTMLayerConfig
 
-GATES = ("i", "f", "z", "o")
 
 
 class sLSTMCell(nn.Module):
