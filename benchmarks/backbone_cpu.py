@@ -33,8 +33,9 @@ def reference_config(kind: str, S: int, E: int, blocks: int):
     import xlstm
 
     m = xlstm.mLSTMBlockConfig(mlstm=xlstm.mLSTMLayerConfig(num_heads=4))
-    s = xlstm.sLSTMBlockConfig(slstm=xlstm.sLSTMLayerConfig(backend="vanilla", num_heads=4),
-                               feedforward=xlstm.FeedForwardConfig())
+    s = xlstm.sLSTMBlockConfig(
+        slstm=xlstm.sLSTMLayerConfig(backend="vanilla", num_heads=4), feedforward=xlstm.FeedForwardConfig()
+    )
     common = dict(context_length=S, num_blocks=blocks, embedding_dim=E)
     if kind == "mlstm":
         return xlstm.xLSTMBlockStackConfig(mlstm_block=m, **common)
@@ -76,6 +77,7 @@ def time_pair(kind, B, S, E, blocks, repeats):
     x = torch.randn(B, S, E)
     out = {}
     for name, model in models.items():
+
         def fwd(model=model):
             model.eval()
             with torch.no_grad():
@@ -138,19 +140,26 @@ def main() -> None:
 
     import xlstm_ts
 
-    print(f"# {time.strftime('%Y-%m-%d')} | {platform.processor() or platform.machine()} | "
-          f"threads={torch.get_num_threads()} | torch {torch.__version__} | xlstm {xlstm.__version__} | "
-          f"xlstm_ts {xlstm_ts.__version__}")
+    print(
+        f"# {time.strftime('%Y-%m-%d')} | {platform.processor() or platform.machine()} | "
+        f"threads={torch.get_num_threads()} | torch {torch.__version__} | xlstm {xlstm.__version__} | "
+        f"xlstm_ts {xlstm_ts.__version__}"
+    )
     print(f"# B={a.batch} S={a.seq} E={a.emb} blocks={a.blocks}, float32, median of {a.repeats} (ms)")
     print("| stack | reference fwd | ours fwd | speed-up | reference fwd+bwd | ours fwd+bwd | speed-up |")
     print("|---|---|---|---|---|---|---|")
     for kind in a.kinds.split(","):
         r = time_pair(kind, a.batch, a.seq, a.emb, a.blocks, a.repeats)
         (rf, rb), (of, ob) = r["reference"], r["ours"]
-        print(f"| {kind} | {rf:.1f} | {of:.1f} | {rf / of:.2f}x | {rb:.1f} | {ob:.1f} | {rb / ob:.2f}x |", flush=True)
+        print(
+            f"| {kind} | {rf:.1f} | {of:.1f} | {rf / of:.2f}x | {rb:.1f} | {ob:.1f} | {rb / ob:.2f}x |",
+            flush=True,
+        )
     if a.memory:
-        print(f"\n# peak RSS (growth over the built model) of one fwd+bwd, B={a.memory_batch}, E={a.emb}, "
-              f"blocks={a.blocks}; each in a fresh process")
+        print(
+            f"\n# peak RSS (growth over the built model) of one fwd+bwd, B={a.memory_batch}, E={a.emb}, "
+            f"blocks={a.blocks}; each in a fresh process"
+        )
         print("| stack | S | reference | ours |")
         print("|---|---|---|---|")
         for kind in ("mlstm",):

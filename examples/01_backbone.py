@@ -44,8 +44,10 @@ def main() -> None:
         slstm_at=[1],
     )
     backbone = xLSTMBlockStack(config)
-    print(f"block map {config.block_map} (0 = mLSTM, 1 = sLSTM), "
-          f"{sum(p.numel() for p in backbone.parameters()):,} parameters")
+    print(
+        f"block map {config.block_map} (0 = mLSTM, 1 = sLSTM), "
+        f"{sum(p.numel() for p in backbone.parameters()):,} parameters"
+    )
 
     # --- streaming: whole == pieces == steps -------------------------------------------
     backbone.eval()
@@ -77,9 +79,11 @@ def main() -> None:
             with torch.no_grad():
                 test_loss = nn.functional.mse_loss(model(test[:, :-1]), test[:, 1:]).item()
             print(f"step {step:3d}  train mse {loss.item():.4f}  test mse {test_loss:.4f}")
-    print(f"trained in {time.perf_counter() - start:.1f} s "
-          f"(predicting the last value would give test mse "
-          f"{nn.functional.mse_loss(test[:, :-1], test[:, 1:]).item():.4f})")
+    print(
+        f"trained in {time.perf_counter() - start:.1f} s "
+        f"(predicting the last value would give test mse "
+        f"{nn.functional.mse_loss(test[:, :-1], test[:, 1:]).item():.4f})"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def _check_mlstm(q, k, v, i, f, seq: bool) -> None:
         tuple(v.shape),
     )
     for name, gate in (("igate", i), ("fgate", f)):
-        _expect(gate.shape == q.shape[:-1], f"{name} must have shape {tuple(q.shape[:-1])}", tuple(gate.shape))
+        _expect(
+            gate.shape == q.shape[:-1], f"{name} must have shape {tuple(q.shape[:-1])}", tuple(gate.shape)
+        )
 
 
 def _check_mlstm_state(state: mLSTMState | None, q: torch.Tensor, v: torch.Tensor) -> None:
@@ -94,7 +96,9 @@ def mlstm_sequence(
     _check_mlstm_state(initial_state, q, v)
     spec = get_kernel("mlstm", kernel, q.device, q.dtype)
     if spec.form == "chunkwise":
-        return spec.fn(q, k, v, igate, fgate, initial_state, return_last_state, chunk_size=chunk_size, eps=eps)
+        return spec.fn(
+            q, k, v, igate, fgate, initial_state, return_last_state, chunk_size=chunk_size, eps=eps
+        )
     if spec.form == "recurrent":
         h, state = spec.fn(q, k, v, igate, fgate, initial_state, eps=eps)
         return h, state if return_last_state else None

@@ -105,8 +105,7 @@ def get_kernel(
     spec = _REGISTRY.get((cell, name))
     if spec is None:
         raise ValueError(
-            f"Unknown {cell} kernel {name!r}. Valid names: {available_kernels(cell)} "
-            f"(or '<form>--auto')."
+            f"Unknown {cell} kernel {name!r}. Valid names: {available_kernels(cell)} (or '<form>--auto')."
         )
     if not spec.supports(device, dtype):
         raise ValueError(f"{cell} kernel {name!r} cannot run on device={device}, dtype={dtype}.")

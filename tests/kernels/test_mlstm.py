@@ -15,8 +15,12 @@ from xlstm_ts.kernels.mlstm import (
 
 # Per-dtype tolerances of the native kernel against the float64 reference (rtol, atol).
 # bf16/fp16: h is rounded to the input dtype on output (8 / 11 mantissa bits).
-TOL = {torch.float64: (1e-10, 1e-10), torch.float32: (1e-4, 1e-5), torch.bfloat16: (2e-2, 2e-2),
-       torch.float16: (5e-3, 5e-3)}
+TOL = {
+    torch.float64: (1e-10, 1e-10),
+    torch.float32: (1e-4, 1e-5),
+    torch.bfloat16: (2e-2, 2e-2),
+    torch.float16: (5e-3, 5e-3),
+}
 
 
 def make_inputs(B, NH, S, DK, DV, dtype=torch.float64, seed=0, gate_scale=3.0, state=False):
@@ -47,7 +51,9 @@ def _loss(h, state, seed=1):
 
 def _grads(fn, inputs, init):
     leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
-    init_leaves = None if init is None else mLSTMState(*(t.detach().clone().requires_grad_(True) for t in init))
+    init_leaves = (
+        None if init is None else mLSTMState(*(t.detach().clone().requires_grad_(True) for t in init))
+    )
     h, state = fn(*leaves, init_leaves)
     _loss(h, state).backward()
     grads = [t.grad for t in leaves] + ([] if init_leaves is None else [t.grad for t in init_leaves])
@@ -73,7 +79,9 @@ def test_chunkwise_matches_recurrent_reference_float64(B, NH, S, DK, DV, chunk, 
     inputs, init = make_inputs(B, NH, S, DK, DV, state=with_state)
     h_ref, st_ref, g_ref = _grads(lambda *a: mlstm_recurrent_naive(*a[:5], a[5]), inputs, init)
     h, st, g = _grads(
-        lambda *a: mlstm_chunkwise_native(*a[:5], a[5], return_last_state=True, chunk_size=chunk), inputs, init
+        lambda *a: mlstm_chunkwise_native(*a[:5], a[5], return_last_state=True, chunk_size=chunk),
+        inputs,
+        init,
     )
     torch.testing.assert_close(h, h_ref, rtol=1e-10, atol=1e-10)
     for name, a, b in zip("cnm", st, st_ref, strict=True):

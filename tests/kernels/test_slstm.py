@@ -27,7 +27,9 @@ def make_inputs(B, S, NH, DH, dtype=torch.float64, seed=0, state=False):
 
 def _run(fn, inputs, init):
     leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
-    init_leaves = None if init is None else sLSTMState(*(t.detach().clone().requires_grad_(True) for t in init))
+    init_leaves = (
+        None if init is None else sLSTMState(*(t.detach().clone().requires_grad_(True) for t in init))
+    )
     h, state = fn(*leaves, init_leaves)
     g = torch.Generator().manual_seed(1)
     loss = (h.double() * torch.randn(h.shape, generator=g, dtype=torch.float64)).sum()
@@ -42,8 +44,11 @@ NAMES = ["dx", "dR", "db", "dh0", "dc0", "dn0", "dm0"]
 
 
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
-@pytest.mark.parametrize("B,S,NH,DH", [(1, 1, 1, 4), (2, 7, 2, 5), (3, 65, 4, 8), (1, 20, 1, 16)],
-                         ids=["S1", "S7-DH5", "S65", "S20-DH16"])
+@pytest.mark.parametrize(
+    "B,S,NH,DH",
+    [(1, 1, 1, 4), (2, 7, 2, 5), (3, 65, 4, 8), (1, 20, 1, 16)],
+    ids=["S1", "S7-DH5", "S65", "S20-DH16"],
+)
 def test_native_matches_reference_float64(B, S, NH, DH, with_state):
     inputs, init = make_inputs(B, S, NH, DH, state=with_state)
     h_ref, st_ref, g_ref = _run(slstm_recurrent_naive, inputs, init)

@@ -39,6 +39,16 @@ def perturbed_stack(kind: str, seed: int = 0, dtype=torch.float32, **kw) -> xLST
     return stack
 
 
+def flatten_state(state: dict) -> list[torch.Tensor]:
+    """Every tensor of a stack state ``{"block_i": {"..._state": tuple | Tensor}}``, in order."""
+    return [
+        t
+        for block in state.values()
+        for part in block.values()
+        for t in (part if isinstance(part, tuple) else (part,))
+    ]
+
+
 @pytest.fixture(params=KINDS)
 def kind(request) -> str:
     return request.param

@@ -18,10 +18,20 @@ from xlstm_ts.nn import (
 def test_reference_defaults():
     m = mLSTMLayerConfig()
     assert (m.conv1d_kernel_size, m.qkv_proj_blocksize, m.num_heads, m.proj_factor) == (4, 4, 4, 2.0)
-    assert (m.round_proj_up_dim_up, m.round_proj_up_to_multiple_of, m.bias, m.dropout) == (True, 64, False, 0.0)
+    assert (m.round_proj_up_dim_up, m.round_proj_up_to_multiple_of, m.bias, m.dropout) == (
+        True,
+        64,
+        False,
+        0.0,
+    )
     s = sLSTMLayerConfig()
     assert (s.num_heads, s.conv1d_kernel_size, s.group_norm_weight, s.bias_init, s.recurrent_weight_init) == (
-        4, 4, True, "powerlaw_blockdependent", "zeros")
+        4,
+        4,
+        True,
+        "powerlaw_blockdependent",
+        "zeros",
+    )
     f = FeedForwardConfig()
     assert (f.proj_factor, f.act_fn, f.bias, f.ff_type) == (1.3, "gelu", False, "ffn_gated")
     st = xLSTMBlockStackConfig(mlstm_block=mLSTMBlockConfig())
@@ -30,8 +40,14 @@ def test_reference_defaults():
 
 
 def test_propagation_and_rounding():
-    cfg = xLSTMBlockStackConfig(mlstm_block=mLSTMBlockConfig(), slstm_block=sLSTMBlockConfig(),
-                                num_blocks=4, embedding_dim=100, slstm_at=[0, 3], dropout=0.1)
+    cfg = xLSTMBlockStackConfig(
+        mlstm_block=mLSTMBlockConfig(),
+        slstm_block=sLSTMBlockConfig(),
+        num_blocks=4,
+        embedding_dim=100,
+        slstm_at=[0, 3],
+        dropout=0.1,
+    )
     assert cfg.block_map == [1, 0, 0, 1]
     assert cfg.mlstm_block.mlstm._inner_embedding_dim == 256  # ceil(2 * 100 / 64) * 64
     assert cfg.slstm_block.feedforward._proj_up_dim == 192  # ceil(1.3 * 100 / 64) * 64
@@ -41,12 +57,26 @@ def test_propagation_and_rounding():
     assert only_slstm.slstm_at == [0, 1]
 
 
-@pytest.mark.parametrize("cls,kw", [
-    (xLSTMBlockStackConfig, dict(mlstm_block=mLSTMBlockConfig(), slstm_block=sLSTMBlockConfig(), num_blocks=3,
-                                 slstm_at=[1], embedding_dim=64)),
-    (xLSTMLMModelConfig, dict(mlstm_block=mLSTMBlockConfig(), num_blocks=2, vocab_size=100, tie_weights=True)),
-    (xLSTMBlockStackConfig, dict(slstm_block=sLSTMBlockConfig(feedforward=None), num_blocks=2)),
-])
+@pytest.mark.parametrize(
+    "cls,kw",
+    [
+        (
+            xLSTMBlockStackConfig,
+            dict(
+                mlstm_block=mLSTMBlockConfig(),
+                slstm_block=sLSTMBlockConfig(),
+                num_blocks=3,
+                slstm_at=[1],
+                embedding_dim=64,
+            ),
+        ),
+        (
+            xLSTMLMModelConfig,
+            dict(mlstm_block=mLSTMBlockConfig(), num_blocks=2, vocab_size=100, tie_weights=True),
+        ),
+        (xLSTMBlockStackConfig, dict(slstm_block=sLSTMBlockConfig(feedforward=None), num_blocks=2)),
+    ],
+)
 def test_dict_round_trip(cls, kw):
     cfg = cls(**kw)
     assert cls.from_dict(cfg.to_dict()) == cfg
@@ -84,8 +114,9 @@ def test_errors_are_clear():
     with pytest.raises(TypeError, match=r"Unknown field\(s\) \['num_layers'\]"):
         xLSTMBlockStackConfig.from_dict({"mlstm_block": {}, "num_layers": 3})
     with pytest.raises(ValueError, match=r"slstm_at positions \[5\] are outside"):
-        xLSTMBlockStackConfig(mlstm_block=mLSTMBlockConfig(), slstm_block=sLSTMBlockConfig(), num_blocks=2,
-                              slstm_at=[5])
+        xLSTMBlockStackConfig(
+            mlstm_block=mLSTMBlockConfig(), slstm_block=sLSTMBlockConfig(), num_blocks=2, slstm_at=[5]
+        )
     with pytest.raises(ValueError, match="slstm_block is None"):
         xLSTMBlockStackConfig(mlstm_block=mLSTMBlockConfig(), slstm_at=[0])
     with pytest.raises(ValueError, match="neither"):

@@ -41,7 +41,9 @@ def test_block_stack_matches_reference(kind):
     torch.manual_seed(0)
     ref = xlstm.xLSTMBlockStack(reference_config(kind)).eval()
     perturb(ref)
-    mine = ours.xLSTMBlockStack(ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config(kind))))
+    mine = ours.xLSTMBlockStack(
+        ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config(kind)))
+    )
     mine.eval()
     result = load_reference_state_dict(mine, ref)
     assert not result.missing_keys and not result.unexpected_keys
@@ -55,7 +57,9 @@ def test_gradients_match_reference(kind):
     torch.manual_seed(1)
     ref = xlstm.xLSTMBlockStack(reference_config(kind))
     perturb(ref, seed=1)
-    mine = ours.xLSTMBlockStack(ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config(kind))))
+    mine = ours.xLSTMBlockStack(
+        ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config(kind)))
+    )
     load_reference_state_dict(mine, ref)
     x = torch.randn(2, 24, 64)
     w = torch.randn(2, 24, 64)
@@ -76,8 +80,9 @@ def test_lm_model_and_its_step_match_reference():
     ref.reset_parameters()
     perturb(ref, seed=2)
     mine = ours.xLSTMLMModel(
-        ours.xLSTMLMModelConfig.from_dict(dataclasses.asdict(reference_config("mixed", cls=xlstm.xLSTMLMModelConfig,
-                                                                                vocab_size=97)))
+        ours.xLSTMLMModelConfig.from_dict(
+            dataclasses.asdict(reference_config("mixed", cls=xlstm.xLSTMLMModelConfig, vocab_size=97))
+        )
     ).eval()
     load_reference_state_dict(mine, ref.state_dict())
     idx = torch.randint(0, 97, (2, 40))
@@ -96,7 +101,9 @@ def test_slstm_gate_names_are_swapped_on_load():
     torch.manual_seed(3)
     ref = xlstm.xLSTMBlockStack(reference_config("slstm")).eval()
     perturb(ref, seed=3)
-    mine = ours.xLSTMBlockStack(ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config("slstm"))))
+    mine = ours.xLSTMBlockStack(
+        ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config("slstm")))
+    )
     mine.eval()
     converted = convert_reference_state_dict(ref.state_dict())
     unswapped = dict(converted)
@@ -116,7 +123,9 @@ def test_slstm_gate_names_are_swapped_on_load():
 @pytest.mark.parametrize("backend", ["vanilla", "cuda"])
 def test_export_round_trip_for_both_reference_layouts(backend):
     torch.manual_seed(4)
-    mine = ours.xLSTMBlockStack(ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config("mixed"))))
+    mine = ours.xLSTMBlockStack(
+        ours.xLSTMBlockStackConfig.from_dict(dataclasses.asdict(reference_config("mixed")))
+    )
     perturb(mine, seed=4)
     exported = to_reference_state_dict(mine, backend=backend)
     rk = next(v for k, v in exported.items() if k.endswith("_recurrent_kernel_"))

@@ -7,7 +7,7 @@ import torch
 
 from xlstm_ts import xLSTMLMModel, xLSTMLMModelConfig
 
-from .conftest import perturbed_stack, stack_config
+from .conftest import flatten_state, perturbed_stack, stack_config
 
 
 @pytest.mark.parametrize("S", [1, 7, 63, 65])
@@ -39,8 +39,7 @@ def test_full_equals_pieces_equals_step_loop_float32(kind):
             steps.append(y)
     torch.testing.assert_close(torch.cat(pieces, 1), y_full, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(torch.cat(steps, 1), y_full, rtol=1e-5, atol=1e-5)
-    flat = lambda s: [t for blk in s.values() for part in blk.values() for t in (part if isinstance(part, tuple) else (part,))]  # noqa: E731
-    for a, b, c in zip(flat(st), flat(st_step), flat(st_full), strict=True):
+    for a, b, c in zip(flatten_state(st), flatten_state(st_step), flatten_state(st_full), strict=True):
         torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-5)
 

@@ -46,9 +46,13 @@ class xLSTMBlockStack(nn.Module):
         blocks: list[xLSTMBlock] = []
         for idx in range(config.num_blocks):
             block_cfg = config.block_config(idx)
-            blocks.append(mLSTMBlock(block_cfg) if isinstance(block_cfg, mLSTMBlockConfig) else sLSTMBlock(block_cfg))
+            blocks.append(
+                mLSTMBlock(block_cfg) if isinstance(block_cfg, mLSTMBlockConfig) else sLSTMBlock(block_cfg)
+            )
         self.blocks = nn.ModuleList(blocks)
-        self.post_blocks_norm = LayerNorm(config.embedding_dim) if config.add_post_blocks_norm else nn.Identity()
+        self.post_blocks_norm = (
+            LayerNorm(config.embedding_dim) if config.add_post_blocks_norm else nn.Identity()
+        )
 
     def reset_parameters(self) -> None:
         for block in self.blocks:

@@ -94,7 +94,9 @@ class CausalConv1d(nn.Module):
         if self.conv is not None:
             self.conv.reset_parameters()
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, state: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.conv is None:
             return x, state
         history = self.kernel_size - 1

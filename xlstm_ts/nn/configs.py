@@ -121,7 +121,10 @@ class FeedForwardConfig(ConfigMixin):
             raise ValueError(f"Unknown ff_type {self.ff_type!r}; only 'ffn_gated' exists.")
         if self.embedding_dim is not None and self.embedding_dim > 0:
             self._proj_up_dim = round_up_dim(
-                self.embedding_dim, self.proj_factor, self.round_proj_up_to_multiple_of, self.round_proj_up_dim_up
+                self.embedding_dim,
+                self.proj_factor,
+                self.round_proj_up_to_multiple_of,
+                self.round_proj_up_dim_up,
             )
 
 
@@ -148,7 +151,10 @@ class mLSTMLayerConfig(ConfigMixin):
     def __post_init__(self) -> None:
         if self.embedding_dim is not None and self.embedding_dim > 0:
             self._inner_embedding_dim = round_up_dim(
-                self.embedding_dim, self.proj_factor, self.round_proj_up_to_multiple_of, self.round_proj_up_dim_up
+                self.embedding_dim,
+                self.proj_factor,
+                self.round_proj_up_to_multiple_of,
+                self.round_proj_up_dim_up,
             )
             inner = self._inner_embedding_dim
             if inner % self.num_heads or inner % self.qkv_proj_blocksize:
@@ -173,7 +179,9 @@ class sLSTMLayerConfig(ConfigMixin):
     num_states: int = 4
     backend: str = "auto"
     function: str = "slstm"
-    bias_init: Literal["powerlaw_blockdependent", "small_init", "standard", "zeros"] = "powerlaw_blockdependent"
+    bias_init: Literal["powerlaw_blockdependent", "small_init", "standard", "zeros"] = (
+        "powerlaw_blockdependent"
+    )
     recurrent_weight_init: Literal["zeros", "standard"] = "zeros"
     num_gates: int = 4
     gradient_recurrent_cut: bool = False

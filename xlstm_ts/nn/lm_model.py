@@ -51,7 +51,9 @@ class xLSTMLMModel(nn.Module):
 
     def _check_tokens(self, idx: torch.Tensor) -> None:
         if idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"expected integer token ids of shape [batch, seq_len]; got {idx.dtype} {tuple(idx.shape)}.")
+            raise ValueError(
+                f"expected integer token ids of shape [batch, seq_len]; got {idx.dtype} {tuple(idx.shape)}."
+            )
 
     def forward(
         self, idx: torch.Tensor, state: StackState | None = None, return_state: bool = False

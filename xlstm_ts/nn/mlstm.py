@@ -23,8 +23,9 @@ class mLSTMCell(nn.Module):
     Inputs ``q, k, v`` are ``[B, S, I]``; the output is ``[B, S, I]``.
     """
 
-    def __init__(self, inner_dim: int, num_heads: int, backend: str = "auto", chunk_size: int = 64,
-                 eps: float = 1e-6) -> None:
+    def __init__(
+        self, inner_dim: int, num_heads: int, backend: str = "auto", chunk_size: int = 64, eps: float = 1e-6
+    ) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.backend = resolve_backend(backend)
@@ -44,7 +45,11 @@ class mLSTMCell(nn.Module):
         nn.init.normal_(self.igate.bias, mean=0.0, std=0.1)
 
     def forward(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, state: mLSTMState | None = None,
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        state: mLSTMState | None = None,
         return_state: bool = False,
     ) -> tuple[torch.Tensor, mLSTMState | None]:
         B, S, inner = q.shape
@@ -55,14 +60,28 @@ class mLSTMCell(nn.Module):
         qh, kh, vh = (t.view(B, S, NH, -1).transpose(1, 2) for t in (q, k, v))  # [B, S, I] -> [B, NH, S, DH]
         if S == 1 and return_state:
             h, new_state = mlstm_step(
-                qh[:, :, 0], kh[:, :, 0], vh[:, :, 0], i[:, :, 0], f[:, :, 0], state,
-                eps=self.eps, kernel=f"step--{self.backend}",
+                qh[:, :, 0],
+                kh[:, :, 0],
+                vh[:, :, 0],
+                i[:, :, 0],
+                f[:, :, 0],
+                state,
+                eps=self.eps,
+                kernel=f"step--{self.backend}",
             )
             h = h[:, :, None]
         else:
             h, new_state = mlstm_sequence(
-                qh, kh, vh, i, f, initial_state=state, return_last_state=return_state,
-                chunk_size=self.chunk_size, eps=self.eps, kernel=f"chunkwise--{self.backend}",
+                qh,
+                kh,
+                vh,
+                i,
+                f,
+                initial_state=state,
+                return_last_state=return_state,
+                chunk_size=self.chunk_size,
+                eps=self.eps,
+                kernel=f"chunkwise--{self.backend}",
             )
         h = self.outnorm(h.transpose(1, 2))  # [B, NH, S, DH] -> [B, S, NH, DH]
         return h.reshape(B, S, inner), new_state
@@ -98,7 +117,13 @@ class mLSTMLayer(nn.Module):
         wang_init_(self.proj_down.weight, dim=E, num_blocks=self.config._num_blocks)
         for proj in (self.q_proj, self.k_proj, self.v_proj):
             small_init_(proj.weight, dim=E)
-        for p in (self.proj_up.bias, self.proj_down.bias, self.q_proj.bias, self.k_proj.bias, self.v_proj.bias):
+        for p in (
+            self.proj_up.bias,
+            self.proj_down.bias,
+            self.q_proj.bias,
+            self.k_proj.bias,
+            self.v_proj.bias,
+        ):
             if p is not None:
                 nn.init.zeros_(p)
         nn.init.ones_(self.learnable_skip)

@@ -20,7 +20,6 @@ from .components import CausalConv1d, LinearHeadwiseExpand, MultiHeadLayerNorm, 
 from .configs import resolve_backend, sLSTMLayerConfig
 
 
-
 class sLSTMCell(nn.Module):
     """Recurrent part of the sLSTM.
 
@@ -70,7 +69,11 @@ class sLSTMCell(nn.Module):
             )
             return h[:, None], new_state
         return slstm_sequence(
-            gates, self.recurrent_kernel, self.bias, initial_state=state, return_last_state=return_state,
+            gates,
+            self.recurrent_kernel,
+            self.bias,
+            initial_state=state,
+            return_last_state=return_state,
             kernel=f"sequence--{self.backend}",
         )
 
