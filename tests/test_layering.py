@@ -9,7 +9,7 @@ Imports point down only: estimators (``forecasting``, ``tuning``, ``pipeline``, 
 * ``xlstm_ts/nn/`` never imports Triton or a ``_triton`` module (kernels are reached through the
   registry), nor the data or estimator layers, pandas, Lightning, scikit-learn or Optuna.
 * Nothing imports the top-level names ``kernels`` / ``datasets``: installed, they exist only as
-  ``xlstm_ts.kernels`` / ``xlstm_ts.datasets``.
+  ``xlstm_ts.kernels`` / ``xlstm_ts.datasets``; nor ``benchmarks``, ``examples`` or ``tests``.
 
 Every import counts, also those inside functions and ``if TYPE_CHECKING:`` blocks, and
 ``importlib.import_module("...")`` / ``__import__("...")`` calls with a literal name.
@@ -172,6 +172,8 @@ def check_source(source: str, module: str, is_package: bool = False) -> list[str
         is_relative = imp.text.startswith("from .")
         if top in ("kernels", "datasets") and not is_relative:
             report(imp, f"no top-level `{top}` package is installed; import `xlstm_ts.{top}` instead")
+        if top in ("benchmarks", "examples", "tests") and not is_relative:
+            report(imp, f"the package never imports {top}/ (it is not installed)")
         if in_kernels:
             if _within(target, "xlstm_ts") and not is_relative:
                 report(imp, "kernels/ must not import from xlstm_ts (use relative imports inside kernels/)")
@@ -326,6 +328,12 @@ BAD_SOURCES = [
     ("xlstm_ts.datasets", True, "from ..tuning import spaces\n", "higher estimators layer"),
     ("xlstm_ts.forecasting.forecaster", False, "import kernels\n", "no top-level `kernels` package"),
     ("xlstm_ts.data.datamodule", False, "from datasets import load\n", "no top-level `datasets` package"),
+    (
+        "xlstm_ts.nn.block_stack",
+        False,
+        "from benchmarks.backbone_cpu import run\n",
+        "never imports benchmarks/",
+    ),
 ]
 
 GOOD_SOURCES = [
