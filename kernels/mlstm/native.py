@@ -85,15 +85,18 @@ def mlstm_chunkwise_native(
     # Recurrence over chunk boundaries; keeps the state *entering* each chunk.
     c, n, m = _initial(initial_state, B, NH, DK, DV, cdt, q.device)
     c_in, n_in, m_in = [], [], []
-    for chunk in range(NC):
+    # unbind rather than index: indexing inside the loop makes autograd build a full-size gradient
+    # per chunk (quadratic in the number of chunks)
+    chunks = zip(total.unbind(-1), a_max.unbind(-1), c_local.unbind(2), n_local.unbind(2))
+    for g_k, a_k, c_k, n_k in chunks:
         c_in.append(c)
         n_in.append(n)
         m_in.append(m)
-        m_new = torch.maximum(total[..., chunk] + m, a_max[..., chunk])
-        decay = torch.exp(total[..., chunk] + m - m_new)
-        gain = torch.exp(a_max[..., chunk] - m_new)
-        c = decay[..., None, None] * c + gain[..., None, None] * c_local[:, :, chunk]
-        n = decay[..., None] * n + gain[..., None] * n_local[:, :, chunk]
+        m_new = torch.maximum(g_k + m, a_k)
+        decay = torch.exp(g_k + m - m_new)
+        gain = torch.exp(a_k - m_new)
+        c = decay[..., None, None] * c + gain[..., None, None] * c_k
+        n = decay[..., None] * n + gain[..., None] * n_k
         m = m_new
     c_prev = torch.stack(c_in, dim=2)  # [B, NH, NC, DK, DV]
     n_prev = torch.stack(n_in, dim=2)  # [B, NH, NC, DK]

@@ -54,8 +54,9 @@ def slstm_sequence_native(
     r = recurrent_kernel.to(cdt).reshape(NH, DH, G * DH)  # [NH, DH, 4, DH] -> [NH, DH, 4*DH]
     h, c, n, m = _initial(initial_state, B, NH, DH, cdt, x.device)
     outputs = []
-    for t in range(S):
-        raw = pre[t] + torch.bmm(h, r).view(NH, B, G, DH)
+    # unbind, not pre[t]: indexing would make autograd build a full-size gradient per step (O(S^2))
+    for pre_t in pre.unbind(0):
+        raw = pre_t + torch.bmm(h, r).view(NH, B, G, DH)
         h, c, n, m = _pointwise(raw, c, n, m)
         outputs.append(h)
     if outputs:
