@@ -47,7 +47,7 @@ def slstm_sequence_native(
 
     ``recurrent_kernel`` is ``[NH, DH_in, 4, DH_out]`` and ``bias`` ``[NH, 4, DH]``.
     """
-    B, S, NH, G, DH = x.shape
+    B, _, NH, G, DH = x.shape
     cdt = state_dtype(x.dtype)
     # [B, S, NH, 4, DH] -> [S, NH, B, 4, DH], bias folded in for all steps at once
     pre = (x.to(cdt) + bias.to(cdt)).permute(1, 2, 0, 3, 4).contiguous()
