@@ -1,9 +1,10 @@
 """xlstm-ts: xLSTM time-series forecasting with a scikit-learn-style API.
 
-The backbone lives in :mod:`xlstm_ts.nn` and its kernels in :mod:`xlstm_ts.kernels`.
+The estimator is :class:`xLSTMForecaster`; the backbone lives in :mod:`xlstm_ts.nn` and its kernels in :mod:`xlstm_ts.kernels`.
 """
 
 from ._version import __version__
+from .forecasting import xLSTMForecaster
 from .nn import (
     FeedForwardConfig,
     mLSTMBlockConfig,
@@ -17,6 +18,7 @@ from .nn import (
 )
 
 __all__ = [
+    "xLSTMForecaster",
     "FeedForwardConfig",
     "__version__",
     "mLSTMBlockConfig",

@@ -1,0 +1,43 @@
+"""Private LightningModule that trains a :class:`ForecastNetwork` (built inside ``fit``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+
+from ._network import ForecastNetwork
+from .losses import forecast_loss
+
+
+class _ForecastModule(L.LightningModule):
+    def __init__(self, network: ForecastNetwork, loss: str, quantiles: Sequence[float], learning_rate: float,
+                 weight_decay: float = 1e-4) -> None:
+        super().__init__()
+        self.network = network
+        self.loss_name = loss
+        self.quantiles = tuple(quantiles)
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return self.network(batch["x"], batch["past"], batch["future"], batch["static"])
+
+    def _step(self, batch: dict, stage: str) -> torch.Tensor:
+        loss = forecast_loss(self.loss_name, self(batch), batch["y"], self.quantiles)
+        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=False, on_epoch=True,
+                 batch_size=batch["x"].shape[0], sync_dist=stage == "val")
+        return loss
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "val")
+
+    def configure_optimizers(self):
+        optimiser = torch.optim.AdamW(self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=self.learning_rate, total_steps=total)
+        return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

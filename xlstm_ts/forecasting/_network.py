@@ -1,0 +1,68 @@
+"""The forecasting network: per-step tokens -> xLSTM backbone -> direct multi-horizon head.
+
+Inputs of one batch (shapes): ``x`` ``[B, L]`` target history (already scaled per series),
+``past`` ``[B, L, P]`` past-only covariates, ``future`` ``[B, L + H, F]`` future-known covariates
+over the history and the horizon, ``static`` ``[B, K]``.  Output ``[B, H, Q]`` (``Q`` quantiles,
+1 for point losses) on the same scale as ``x``.
+
+Per-window instance normalisation (``instance_norm=True``) subtracts each window's mean and divides
+by its standard deviation before the backbone and undoes it on the output, which lets one model
+serve series of different levels and trends.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..nn import xLSTMBlockStack, xLSTMBlockStackConfig
+
+
+class ForecastNetwork(nn.Module):
+    """``xLSTMBlockStack`` with an input projection and a direct multi-horizon output head."""
+
+    def __init__(
+        self,
+        stack_config: xLSTMBlockStackConfig,
+        horizon: int,
+        n_outputs: int = 1,
+        n_past: int = 0,
+        n_future: int = 0,
+        n_static: int = 0,
+        instance_norm: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        E = stack_config.embedding_dim
+        self.horizon, self.n_outputs, self.instance_norm = horizon, n_outputs, instance_norm
+        self.n_past, self.n_future, self.n_static = n_past, n_future, n_static
+        self.input_proj = nn.Linear(1 + n_past + n_future + n_static, E)
+        self.backbone = xLSTMBlockStack(stack_config)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(E + horizon * n_future + n_static, horizon * n_outputs)
+
+    def embed(self, x, past, future, static) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Backbone hidden states ``[B, L, E]`` plus the window's location and scale ``[B, 1]``."""
+        if self.instance_norm:
+            loc = x.mean(dim=1, keepdim=True)
+            scale = x.std(dim=1, keepdim=True, unbiased=False) + 1e-5
+        else:
+            loc = torch.zeros_like(x[:, :1])
+            scale = torch.ones_like(x[:, :1])
+        L = x.shape[1]
+        parts = [((x - loc) / scale)[..., None], past, future[:, :L]]
+        if self.n_static:
+            parts.append(static[:, None, :].expand(-1, L, -1))
+        tokens = self.input_proj(torch.cat(parts, dim=-1))  # [B, L, 1+P+F+K] -> [B, L, E]
+        return self.backbone(tokens), loc, scale
+
+    def forward(self, x, past, future, static) -> torch.Tensor:
+        hidden, loc, scale = self.embed(x, past, future, static)
+        B, L = x.shape
+        head_in = [self.dropout(hidden[:, -1])]
+        if self.n_future:
+            head_in.append(future[:, L:].reshape(B, -1))
+        if self.n_static:
+            head_in.append(static)
+        out = self.head(torch.cat(head_in, dim=-1)).view(B, self.horizon, self.n_outputs)
+        return out * scale[..., None] + loc[..., None]
