@@ -26,6 +26,8 @@ SOURCE_ROOTS = {"xlstm_ts": "xlstm_ts", "kernels": "xlstm_ts.kernels", "datasets
 REQUIRED_PACKAGES = (
     "xlstm_ts",
     "xlstm_ts.nn",
+    "xlstm_ts.data",
+    "xlstm_ts.forecasting",
     "xlstm_ts.kernels",
     "xlstm_ts.kernels.mlstm",
     "xlstm_ts.kernels.slstm",

@@ -274,11 +274,16 @@ class xLSTMForecaster(BaseEstimator):
         from ._module import _ForecastModule
 
         module = _ForecastModule(network, self.loss, quantiles, self.learning_rate)
+        from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+
         generator = torch.Generator().manual_seed(self.random_state if self.random_state is not None else 0)
-        train_loader = torch.utils.data.DataLoader(train_set, batch_size=self.batch_size, shuffle=True,
-                                                   generator=generator, drop_last=False)
-        val_loader = (torch.utils.data.DataLoader(val_set, batch_size=max(self.batch_size, 256))
-                      if val_set is not None else None)
+        # whole batches are sliced at once from the window index (no per-window Python calls)
+        train_loader = DataLoader(train_set, batch_size=None, sampler=BatchSampler(
+            RandomSampler(train_set, generator=generator), self.batch_size, drop_last=False))
+        val_loader = None
+        if val_set is not None:  # every validation window is used (drop_last=False)
+            val_loader = DataLoader(val_set, batch_size=None, sampler=BatchSampler(
+                SequentialSampler(val_set), max(self.batch_size, 256), drop_last=False))
         accelerator = self._resolve_accelerator()
         with tempfile.TemporaryDirectory(prefix="xlstm_ts_") as workdir:
             callbacks = []
