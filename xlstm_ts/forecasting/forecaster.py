@@ -126,7 +126,7 @@ class xLSTMForecaster(BaseEstimator):
         instance_norm: bool = True,
         learning_rate: float = 3e-3,
         batch_size: int = 32,
-        max_epochs: int = 60,
+        max_epochs: int = 40,
         early_stopping_patience: int | None = 5,
         validation_size: float = 0.0,
         stride: int = 1,
