@@ -34,5 +34,5 @@ def test_forecast_on_a_csv_with_several_series(tmp_path, capsys):
 def test_missing_column_is_a_clear_error(tmp_path):
     csv = tmp_path / "data.csv"
     pd.DataFrame({"a": [1, 2]}).to_csv(csv, index=False)
-    with pytest.raises(SystemExit, match="column 'ds' not in data.csv"):
+    with pytest.raises(SystemExit, match=r"column 'ds' not in data\.csv"):
         main(["forecast", "--csv", str(csv)])
