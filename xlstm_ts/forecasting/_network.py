@@ -5,6 +5,9 @@ Inputs of one batch (shapes): ``x`` ``[B, L]`` target history (already scaled pe
 over the history and the horizon, ``static`` ``[B, K]``.  Output ``[B, H, Q]`` (``Q`` quantiles,
 1 for point losses) on the same scale as ``x``.
 
+With ``patch_size = p > 1`` the history is cut into ``ceil(L / p)`` non-overlapping patches that
+become the backbone's tokens (PatchTST/xLSTMTime style), which shortens the recurrence ``p``-fold.
+
 Per-window instance normalisation (``instance_norm=True``) subtracts each window's mean and divides
 by its standard deviation before the backbone and undoes it on the output, which lets one model
 serve series of different levels and trends.
@@ -31,12 +34,14 @@ class ForecastNetwork(nn.Module):
         n_static: int = 0,
         instance_norm: bool = True,
         dropout: float = 0.0,
+        patch_size: int = 1,
     ) -> None:
         super().__init__()
         E = stack_config.embedding_dim
         self.horizon, self.n_outputs, self.instance_norm = horizon, n_outputs, instance_norm
         self.n_past, self.n_future, self.n_static = n_past, n_future, n_static
-        self.input_proj = nn.Linear(1 + n_past + n_future + n_static, E)
+        self.patch_size = patch_size
+        self.input_proj = nn.Linear(patch_size * (1 + n_past + n_future + n_static), E)
         self.backbone = xLSTMBlockStack(stack_config)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(E + horizon * n_future + n_static, horizon * n_outputs)
@@ -53,8 +58,14 @@ class ForecastNetwork(nn.Module):
         parts = [((x - loc) / scale)[..., None], past, future[:, :L]]
         if self.n_static:
             parts.append(static[:, None, :].expand(-1, L, -1))
-        tokens = self.input_proj(torch.cat(parts, dim=-1))  # [B, L, 1+P+F+K] -> [B, L, E]
-        return self.backbone(tokens), loc, scale
+        features = torch.cat(parts, dim=-1)  # [B, L, C] with C = 1+P+F+K
+        p = self.patch_size
+        if p > 1:  # non-overlapping patches; the oldest patch is left-padded by repeating the first row
+            pad = (-L) % p
+            if pad:
+                features = torch.cat([features[:, :1].expand(-1, pad, -1), features], dim=1)
+            features = features.reshape(features.shape[0], -1, p * features.shape[-1])  # [B, L/p, p*C]
+        return self.backbone(self.input_proj(features)), loc, scale  # tokens [B, L/p, E]
 
     def forward(self, x, past, future, static) -> torch.Tensor:
         hidden, loc, scale = self.embed(x, past, future, static)

@@ -101,6 +101,7 @@ def validate_params(est) -> None:
     check_int("max_epochs", est.max_epochs, 1)
     check_int("early_stopping_patience", est.early_stopping_patience, 1, allow_none=True)
     check_int("stride", est.stride, 1)
+    check_int("patch_size", est.patch_size, 1)
     check_float("validation_size", est.validation_size, 0.0, 1.0, high_open=True)
     check_choice("fill_method", est.fill_method, FILL_METHODS)
     check_choice("device", est.device, ("auto", "cpu", "cuda", "gpu", "mps"))

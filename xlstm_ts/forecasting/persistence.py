@@ -102,6 +102,7 @@ def save_forecaster(est, path) -> None:
             "n_future": est.network_.n_future,
             "n_static": est.network_.n_static,
             "instance_norm": est.network_.instance_norm,
+            "patch_size": est.network_.patch_size,
         },
     }
     tensors = {f"network.{k}": v.detach().cpu().contiguous() for k, v in est.network_.state_dict().items()}

@@ -28,7 +28,10 @@ def plot_forecast(est, X=None, forecast=None, ax=None, series=None):
         ids, hist_index, hist = est.ids_, None, list(est.context_["target"])
     sid = ids[0] if series is None else series
     i = list(ids).index(sid)
-    point, quant = _as_arrays(est, forecast, list(ids), est.horizon)
+    arr = _as_arrays(est, forecast, list(ids), est.horizon)  # [N, H, Q]
+    qs = est._output_quantiles()
+    point = arr[..., qs.index(0.5)] if qs else arr[..., 0]
+    quant = arr if qs else None
     last = est.last_time_[i] if X is None else panel.last_time(i)
     fut = future_index(last, est.freq_, est.horizon)
     n_hist = min(len(hist[i]), 4 * est.horizon)
@@ -45,7 +48,6 @@ def plot_forecast(est, X=None, forecast=None, ax=None, series=None):
     ax.plot(past_index, hist[i][-n_hist:], color="black", lw=1.2, label="history")
     ax.plot(fut, point[i], color="tab:blue", lw=1.6, label="forecast")
     if quant is not None:
-        qs = est._output_quantiles()
         ax.fill_between(fut, quant[i, :, 0], quant[i, :, -1], color="tab:blue", alpha=0.2,
                         label=f"{qs[0]:g}-{qs[-1]:g} quantiles")
     ax.set_title(f"xLSTMForecaster: {sid}")
