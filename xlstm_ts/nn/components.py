@@ -103,7 +103,15 @@ class CausalConv1d(nn.Module):
         if state is None:
             state = x.new_zeros(x.shape[0], history, x.shape[2])
         padded = torch.cat([state.to(x.dtype), x], dim=1)  # [B, K-1+S, F]
-        y = self.conv(padded.transpose(1, 2)).transpose(1, 2)  # [B, F, K-1+S] -> [B, S, F]
+        # Depthwise causal conv as K shifted multiply-adds: same result as self.conv, and on the CPU
+        # several times faster in the backward than the depthwise conv1d kernel.
+        S = x.shape[1]
+        weight = self.conv.weight[:, 0, :]  # [F, 1, K] -> [F, K]
+        y = padded[:, :S] * weight[:, 0]
+        for k in range(1, self.kernel_size):
+            y = y + padded[:, k : k + S] * weight[:, k]
+        if self.conv.bias is not None:
+            y = y + self.conv.bias
         return y, padded[:, padded.shape[1] - history :]
 
 
