@@ -20,7 +20,7 @@ from ..data.validation import ColumnSpec, PanelData, check_min_length, parse_fut
 from ..data.windowing import WindowDataset
 from ._network import ForecastNetwork
 from ._params import check_quantiles, stack_config, validate_params
-from .output import format_forecast
+from .output import format_forecast, history_index
 
 
 @contextlib.contextmanager
@@ -204,6 +204,14 @@ class xLSTMForecaster(BaseEstimator):
         scale = stacked.std(axis=0)
         return stacked.mean(axis=0), np.where(scale > 1e-12, scale, 1.0)
 
+    def _distributed(self) -> bool:
+        """Whether ``trainer_kwargs`` ask for more than one device or a distributed strategy."""
+        kw = self.trainer_kwargs or {}
+        devices, strategy = kw.get("devices", 1), str(kw.get("strategy", ""))
+        many = devices == -1 or (isinstance(devices, int) and devices > 1) or (
+            isinstance(devices, (list, tuple)) and len(devices) > 1)
+        return many or "ddp" in strategy or "fsdp" in strategy
+
     def _resolve_accelerator(self) -> str:
         if self.device == "auto":
             return "gpu" if torch.cuda.is_available() else "cpu"
@@ -282,13 +290,19 @@ class xLSTMForecaster(BaseEstimator):
         from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
         generator = torch.Generator().manual_seed(self.random_state if self.random_state is not None else 0)
-        # whole batches are sliced at once from the window index (no per-window Python calls)
-        train_loader = DataLoader(train_set, batch_size=None, sampler=BatchSampler(
-            RandomSampler(train_set, generator=generator), self.batch_size, drop_last=False))
-        val_loader = None
-        if val_set is not None:  # every validation window is used (drop_last=False)
-            val_loader = DataLoader(val_set, batch_size=None, sampler=BatchSampler(
-                SequentialSampler(val_set), max(self.batch_size, 256), drop_last=False))
+        val_batch = max(self.batch_size, 256)
+        if self._distributed():
+            # plain batched loaders, so that Lightning can insert its DistributedSampler
+            train_loader = DataLoader(train_set, batch_size=self.batch_size, shuffle=True, generator=generator)
+            val_loader = DataLoader(val_set, batch_size=val_batch) if val_set is not None else None
+        else:
+            # whole batches are sliced at once from the window index (no per-window Python calls)
+            train_loader = DataLoader(train_set, batch_size=None, sampler=BatchSampler(
+                RandomSampler(train_set, generator=generator), self.batch_size, drop_last=False))
+            val_loader = None
+            if val_set is not None:  # every validation window is used (drop_last=False)
+                val_loader = DataLoader(val_set, batch_size=None, sampler=BatchSampler(
+                    SequentialSampler(val_set), val_batch, drop_last=False))
         accelerator = self._resolve_accelerator()
         with tempfile.TemporaryDirectory(prefix="xlstm_ts_") as workdir:
             callbacks = []
@@ -414,15 +428,8 @@ class xLSTMForecaster(BaseEstimator):
         return format_forecast(self, values, ids, last_times)
 
     def _context_panel(self, ids: list, last_times: list) -> PanelData:
-        """A minimal PanelData describing the stored context (for future-covariate parsing)."""
-        L = self.lookback_
-        from ..data.validation import future_index
-
-        index = []
-        for last in last_times:
-            start = future_index(last, self.freq_, 1)[0]
-            idx = future_index(start, self.freq_, L)  # only its length and last element matter
-            index.append(idx.shift(-L, freq=self.freq_) if self.freq_ else idx - L)
+        """A PanelData describing the stored context (what future-covariate parsing needs)."""
+        index = [history_index(last, self.freq_, self.lookback_) for last in last_times]
         return PanelData(ids=ids, index=index, target=list(self.context_["target"]), future=list(self.context_["future"]),
                          past=list(self.context_["past"]), static=self.context_["static"], freq=self.freq_,
                          layout=self.layout_, columns=self._columns(), target_name=self.target_name_)

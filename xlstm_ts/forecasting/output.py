@@ -8,6 +8,13 @@ import pandas as pd
 from ..data.validation import future_index
 
 
+def history_index(last, freq: str | None, length: int) -> pd.Index:
+    """The ``length`` timestamps ending at ``last`` (inclusive) on ``freq`` (integers when ``freq`` is None)."""
+    if freq is None:
+        return pd.RangeIndex(int(last) - length + 1, int(last) + 1)
+    return pd.date_range(end=last, periods=length, freq=freq)
+
+
 def quantile_label(q: float) -> str:
     """Column suffix of quantile ``q``: 0.1 -> ``"q0.1"``."""
     return f"q{q:g}"

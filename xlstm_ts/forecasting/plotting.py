@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from ..data.validation import future_index, parse_panel
 from .backtest import _as_arrays
+from .output import history_index
 
 
 def plot_forecast(est, X=None, forecast=None, ax=None, series=None):
@@ -37,10 +35,8 @@ def plot_forecast(est, X=None, forecast=None, ax=None, series=None):
     n_hist = min(len(hist[i]), 4 * est.horizon)
     if hist_index is not None:
         past_index = hist_index[i][-n_hist:]
-    elif est.freq_ is not None:
-        past_index = pd.date_range(end=last, periods=n_hist, freq=est.freq_)
     else:
-        past_index = np.arange(last - n_hist + 1, last + 1)
+        past_index = history_index(last, est.freq_, n_hist)
     if ax is None:
         fig, ax = plt.subplots(figsize=(9, 4))
     else:
