@@ -99,6 +99,10 @@ def backtest(est, X, n_windows: int = 3, step: int | None = None, refit: bool = 
     model forecasts every window in one batched pass; with ``refit=True`` a clone is trained on
     each window's history and forecasts through ``predict``.
     """
+    if not refit:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(est, "network_")
     if n_windows < 1:
         raise ValueError(f"n_windows must be >= 1, got {n_windows}.")
     H = est.horizon

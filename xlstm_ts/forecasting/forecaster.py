@@ -24,6 +24,27 @@ from .output import format_forecast, history_index
 
 
 @contextlib.contextmanager
+def _seeded(seed: int | None):
+    """Seed torch, numpy and ``random`` for the duration of ``fit`` and restore the caller's states after."""
+    if seed is None:
+        yield
+        return
+    import random
+
+    np_state, py_state = np.random.get_state(), random.getstate()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
+@contextlib.contextmanager
 def _quiet_lightning(quiet: bool):
     """Silence Lightning's informational logging (device summary, tips) while ``quiet``."""
     names = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
@@ -224,8 +245,6 @@ class xLSTMForecaster(BaseEstimator):
         ``y`` is ignored (the target is a column or the values of ``X``); it exists for the
         scikit-learn signature.
         """
-        import lightning as L
-
         validate_params(self)
         lookback = self.lookback if self.lookback is not None else 3 * self.horizon
         panel = parse_panel(X, columns=self._columns(), freq=self.freq, fill_method=self.fill_method)
@@ -266,8 +285,13 @@ class xLSTMForecaster(BaseEstimator):
             val_set = WindowDataset(targets, future, past, static, lookback, self.horizon, 1,
                                     end_range=[(e, T) for e, T in zip(train_end, lengths)])
 
-        if self.random_state is not None:
-            L.seed_everything(self.random_state, verbose=False)
+        with _seeded(self.random_state):
+            self._fit_network(panel, targets, future, past, static, train_set, val_set, quantiles)
+        self._store_context(panel)
+        self.n_series_ = len(self.ids_)
+        return self
+
+    def _fit_network(self, panel, targets, future, past, static, train_set, val_set, quantiles) -> None:
         self.backbone_config_ = stack_config(self.backbone, self.embedding_dim, self.num_blocks, self.num_heads,
                                              self.slstm_at, self.dropout)
         network = ForecastNetwork(
@@ -276,9 +300,6 @@ class xLSTMForecaster(BaseEstimator):
             dropout=self.dropout, patch_size=self.patch_size,
         )
         self.network_ = self._train(network, train_set, val_set, quantiles)
-        self._store_context(panel)
-        self.n_series_ = len(self.ids_)
-        return self
 
     def _train(self, network, train_set, val_set, quantiles):
         import lightning as L
@@ -370,16 +391,17 @@ class xLSTMForecaster(BaseEstimator):
         }
         return context, list(panel.ids), [panel.last_time(i) for i in range(len(panel.ids))], panel
 
-    def _scaler_rows(self, ids: list, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-series location/scale: the fitted ones for known ids, refitted on the context otherwise."""
+    def _scaler_rows(self, ids: list, target) -> tuple[np.ndarray, np.ndarray]:
+        """Per-series location/scale: the fitted ones for known ids; for series not seen in ``fit``,
+        fitted on ``target`` (all of the history given to ``predict``)."""
         known = {sid: i for i, sid in enumerate(self.ids_)}
         fresh = SeriesScaler(self.scaler).fit(list(target))
         loc = np.array([self.scaler_.loc_[known[s]] if s in known else fresh.loc_[j] for j, s in enumerate(ids)])
         scale = np.array([self.scaler_.scale_[known[s]] if s in known else fresh.scale_[j] for j, s in enumerate(ids)])
         return loc.reshape(-1, 1), scale.reshape(-1, 1)
 
-    def _network_inputs(self, context: dict, ids: list, horizon_future: list[np.ndarray]):
-        loc, scale = self._scaler_rows(ids, context["target"])
+    def _network_inputs(self, context: dict, ids: list, horizon_future: list[np.ndarray], history=None):
+        loc, scale = self._scaler_rows(ids, context["target"] if history is None else history)
         x = ((context["target"] - loc) / scale).astype(np.float32)
         fut_hist = (context["future"] - self.future_loc_) / self.future_scale_
         fut_next = (np.stack(horizon_future) - self.future_loc_) / self.future_scale_
@@ -418,7 +440,8 @@ class xLSTMForecaster(BaseEstimator):
             horizon_future = parse_future_covariates(X_future, ref, self.horizon)
         else:
             horizon_future = [np.zeros((self.horizon, 0)) for _ in ids]
-        tensors, loc, scale = self._network_inputs(context, ids, horizon_future)
+        history = None if panel is None else panel.target  # unseen series are scaled by all of their history
+        tensors, loc, scale = self._network_inputs(context, ids, horizon_future, history)
         with torch.no_grad():
             out = self.network_(*tensors).double().numpy()  # [N, H, Q]
         values = out * scale[..., None] + loc[..., None]
@@ -450,12 +473,11 @@ class xLSTMForecaster(BaseEstimator):
                 f"Backtest windows need {L} rows of history (lookback) before each cutoff; series "
                 + ", ".join(f"{sid!r} has only {n}" for sid, n in too_short) + " before its first cutoff."
             )
-        loc, scale = self._scaler_rows(ids, [t[: int(c.min())] for t, c in zip(panel.target, cuts)])
+        loc, scale = self._window_scaling(panel, cuts)  # [N, W] each
         n_win = len(cuts[0])
         xs, pasts, futures = [], [], []
         for i, c in enumerate(cuts):
-            target = (panel.target[i] - loc[i, 0]) / scale[i, 0]
-            xs.append(sliding_window_view(target, L)[c - L])
+            xs.append((sliding_window_view(panel.target[i], L)[c - L] - loc[i, :, None]) / scale[i, :, None])
             pasts.append(sliding_window_view((panel.past[i] - self.past_loc_) / self.past_scale_, L, axis=0)[c - L])
             fut = (panel.future[i] - self.future_loc_) / self.future_scale_
             futures.append(sliding_window_view(fut, L + H, axis=0)[c - L])
@@ -471,6 +493,22 @@ class xLSTMForecaster(BaseEstimator):
                 outs.append(self.network_(*batch).double().numpy())
         values = np.concatenate(outs).reshape(len(ids), n_win, H, -1)
         return values * scale[:, :, None, None] + loc[:, :, None, None]
+
+    def _window_scaling(self, panel: PanelData, cuts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Target location/scale per series and window ``[N, W]``: the fitted statistics for series seen
+        in ``fit``; for unseen ones, statistics of the history before each window's cutoff -- exactly
+        what ``predict`` would use given that history."""
+        known = {sid: i for i, sid in enumerate(self.ids_)}
+        loc = np.empty((len(panel.ids), len(cuts[0])))
+        scale = np.empty_like(loc)
+        for i, sid in enumerate(panel.ids):
+            if sid in known:
+                loc[i], scale[i] = self.scaler_.loc_[known[sid]], self.scaler_.scale_[known[sid]]
+                continue
+            for j, cut in enumerate(cuts[i]):
+                fresh = SeriesScaler(self.scaler).fit([panel.target[i][:cut]])
+                loc[i, j], scale[i, j] = fresh.loc_[0], fresh.scale_[0]
+        return loc, scale
 
     # ------------------------------------------------------------------ embeddings
     def transform(self, X=None) -> np.ndarray:

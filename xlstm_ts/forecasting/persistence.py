@@ -40,13 +40,17 @@ def _encode_ids(ids: list) -> list:
 
 def _encode_times(times: list) -> dict:
     if all(isinstance(t, pd.Timestamp) for t in times):
-        return {"kind": "datetime", "values": [t.isoformat() for t in times]}
+        # a named time zone (e.g. Europe/Berlin) is kept by name, not as a fixed offset
+        tz = None if times[0].tz is None else str(times[0].tz)
+        return {"kind": "datetime", "tz": tz, "values": [t.isoformat() for t in times]}
     return {"kind": "int", "values": [int(t) for t in times]}
 
 
 def _decode_times(data: dict) -> list:
     if data["kind"] == "datetime":
-        return [pd.Timestamp(v) for v in data["values"]]
+        stamps = [pd.Timestamp(v) for v in data["values"]]
+        tz = data.get("tz")
+        return [t.tz_convert(tz) for t in stamps] if tz is not None else stamps
     return list(data["values"])
 
 

@@ -1,0 +1,33 @@
+"""Acceptance bar for the default configuration: the airline series, last 12 months held out.
+
+``xLSTMForecaster(horizon=12)`` with its defaults and ``random_state`` 0, 1 and 2 must reach a mean MAE
+below 14.0 passengers over the three seeds (for scale: the seasonal naive forecast, last year repeated,
+has an MAE of ~47.8 on this split).  Each seed trains for the default ``max_epochs``; with one torch thread (see
+``conftest.py``) that takes a few seconds per seed on a 2-core CPU, hence ``slow`` to be deselectable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xlstm_ts import xLSTMForecaster
+from xlstm_ts.datasets import load_airline
+
+ACCEPTANCE_MAE = 14.0
+SEEDS = (0, 1, 2)
+
+
+@pytest.mark.slow
+def test_default_configuration_on_airline():
+    y = load_airline()
+    train, test = y.iloc[:-12], y.iloc[-12:]
+    maes = []
+    for seed in SEEDS:
+        forecast = xLSTMForecaster(horizon=12, random_state=seed, verbose=False).fit(train).predict()
+        assert list(forecast.index) == list(test.index)
+        maes.append(float(np.abs(forecast.to_numpy() - test.to_numpy()).mean()))
+    naive = float(np.abs(train.to_numpy()[-12:] - test.to_numpy()).mean())
+    report = ", ".join(f"seed {s}: {m:.2f}" for s, m in zip(SEEDS, maes))
+    print(f"\nairline MAE per seed: {report}; mean {np.mean(maes):.2f} (seasonal naive {naive:.2f})")
+    assert np.mean(maes) < ACCEPTANCE_MAE, f"mean MAE {np.mean(maes):.2f} >= {ACCEPTANCE_MAE} ({report})"
