@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import WeightAveraging
 
 from ._network import ForecastNetwork
 from .losses import forecast_loss
@@ -41,3 +42,21 @@ class _ForecastModule(L.LightningModule):
         total = max(1, int(self.trainer.estimated_stepping_batches))
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=self.learning_rate, total_steps=total)
         return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+class _LateWeightAveraging(WeightAveraging):
+    """Equal-weight average (SWA) of the parameters over the training steps after ``start_fraction``
+    of all steps; the averaged weights replace the trained ones for validation and at the end."""
+
+    def __init__(self, start_fraction: float) -> None:
+        super().__init__()
+        self.start_fraction = start_fraction
+        self._start_step = 0
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        if stage == "fit":
+            self._start_step = int(self.start_fraction * trainer.estimated_stepping_batches)
+
+    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
+        return step_idx is not None and step_idx >= self._start_step

@@ -99,6 +99,8 @@ def validate_params(est) -> None:
     check_float("learning_rate", est.learning_rate, 1e-12, 10.0)
     check_int("batch_size", est.batch_size, 1)
     check_int("max_epochs", est.max_epochs, 1)
+    if est.weight_averaging is not None:
+        check_float("weight_averaging", est.weight_averaging, 0.0, 1.0, high_open=True)
     check_int("early_stopping_patience", est.early_stopping_patience, 1, allow_none=True)
     check_int("stride", est.stride, 1)
     check_int("patch_size", est.patch_size, 1)

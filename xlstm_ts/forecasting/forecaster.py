@@ -97,6 +97,10 @@ class xLSTMForecaster(BaseEstimator):
         patches of ``p`` steps (much faster for long lookbacks, e.g. 16 for ``lookback=336``).
     learning_rate, batch_size, max_epochs : float, int, int
         Optimisation (AdamW with a one-cycle schedule).
+    weight_averaging : float or None
+        Average the weights (SWA, equal weights) over the training steps after this fraction of
+        all steps, and use the average; ``None`` keeps the last weights. Averaging makes results
+        much less dependent on the seed for small data.
     early_stopping_patience : int or None
         Epochs without validation improvement before stopping (needs ``validation_size > 0``).
     validation_size : float
@@ -151,7 +155,8 @@ class xLSTMForecaster(BaseEstimator):
         patch_size: int = 1,
         learning_rate: float = 3e-3,
         batch_size: int = 32,
-        max_epochs: int = 40,
+        max_epochs: int = 60,
+        weight_averaging: float | None = 0.5,
         early_stopping_patience: int | None = 5,
         validation_size: float = 0.0,
         stride: int = 1,
@@ -184,6 +189,7 @@ class xLSTMForecaster(BaseEstimator):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.weight_averaging = weight_averaging
         self.early_stopping_patience = early_stopping_patience
         self.validation_size = validation_size
         self.stride = stride
@@ -305,7 +311,7 @@ class xLSTMForecaster(BaseEstimator):
         import lightning as L
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-        from ._module import _ForecastModule
+        from ._module import _ForecastModule, _LateWeightAveraging
 
         module = _ForecastModule(network, self.loss, quantiles, self.learning_rate)
         from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
@@ -327,6 +333,8 @@ class xLSTMForecaster(BaseEstimator):
         accelerator = self._resolve_accelerator()
         with tempfile.TemporaryDirectory(prefix="xlstm_ts_") as workdir:
             callbacks = []
+            if self.weight_averaging is not None:
+                callbacks.append(_LateWeightAveraging(self.weight_averaging))
             checkpoint = None
             if val_loader is not None:
                 checkpoint = ModelCheckpoint(dirpath=workdir, monitor="val_loss", mode="min", save_top_k=1)
