@@ -31,3 +31,39 @@ def test_default_configuration_on_airline():
     report = ", ".join(f"seed {s}: {m:.2f}" for s, m in zip(SEEDS, maes))
     print(f"\nairline MAE per seed: {report}; mean {np.mean(maes):.2f} (seasonal naive {naive:.2f})")
     assert np.mean(maes) < ACCEPTANCE_MAE, f"mean MAE {np.mean(maes):.2f} >= {ACCEPTANCE_MAE} ({report})"
+
+
+def test_weight_averaging_never_swaps_in_an_unupdated_average():
+    """Regression: when training ends before the averaging window starts (e.g. early stopping), the
+    average was never updated and must not replace the trained weights (it holds the initial ones)."""
+    import lightning as L
+    import torch
+
+    from xlstm_ts.forecasting._module import _ForecastModule, _LateWeightAveraging
+    from xlstm_ts.forecasting._network import ForecastNetwork
+    from xlstm_ts.forecasting._params import stack_config
+
+    torch.manual_seed(0)
+    net = ForecastNetwork(stack_config("mlstm", 8, 1, 2, None, 0.0), horizon=2)
+    initial = net.head.weight.detach().clone()
+    data = [
+        {
+            "x": torch.randn(4, 6),
+            "past": torch.zeros(4, 6, 0),
+            "future": torch.zeros(4, 8, 0),
+            "static": torch.zeros(4, 0),
+            "y": torch.randn(4, 2),
+        }
+        for _ in range(3)
+    ]
+    trainer = L.Trainer(
+        max_steps=2,
+        callbacks=[_LateWeightAveraging(1.0)],
+        logger=False,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    loader = torch.utils.data.DataLoader(data, batch_size=None)
+    trainer.fit(_ForecastModule(net, "mse", (), 1e-2), loader)  # averaging would start after the last step
+    assert not torch.equal(net.head.weight.detach(), initial), "the trained weights must be kept"

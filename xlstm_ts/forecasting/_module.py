@@ -60,3 +60,22 @@ class _LateWeightAveraging(WeightAveraging):
 
     def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
         return step_idx is not None and step_idx >= self._start_step
+
+    def _has_average(self) -> bool:
+        model = self._average_model
+        return model is not None and int(model.n_averaged) > 0
+
+    # Lightning swaps the average in for validation and at the end even when it was never updated
+    # (it would then hold the initial weights); only do so once an average exists.
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        self._swapped = self._has_average()
+        if self._swapped:
+            super().on_validation_epoch_start(trainer, pl_module)
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if getattr(self, "_swapped", False):
+            super().on_validation_epoch_end(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if self._has_average():
+            super().on_train_end(trainer, pl_module)

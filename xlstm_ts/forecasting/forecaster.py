@@ -100,7 +100,8 @@ class xLSTMForecaster(BaseEstimator):
     weight_averaging : float or None
         Average the weights (SWA, equal weights) over the training steps after this fraction of
         all steps, and use the average; ``None`` keeps the last weights. Averaging makes results
-        much less dependent on the seed for small data.
+        much less dependent on the seed for small data. Used only when ``validation_size == 0``;
+        with a validation split the best epoch's weights are used instead.
     early_stopping_patience : int or None
         Epochs without validation improvement before stopping (needs ``validation_size > 0``).
     validation_size : float
@@ -333,7 +334,8 @@ class xLSTMForecaster(BaseEstimator):
         accelerator = self._resolve_accelerator()
         with tempfile.TemporaryDirectory(prefix="xlstm_ts_") as workdir:
             callbacks = []
-            if self.weight_averaging is not None:
+            # with a validation split the best-epoch checkpoint plays the part of the weight average
+            if self.weight_averaging is not None and val_loader is None:
                 callbacks.append(_LateWeightAveraging(self.weight_averaging))
             checkpoint = None
             if val_loader is not None:
