@@ -1,6 +1,6 @@
 """ETTh1 under the standard long-horizon protocol: test MSE/MAE of ``xLSTMForecaster``.
 
-Protocol (docs: ltsf_protocol.md §4): the 7 columns are 7 series of one global model
+Protocol (the Time-Series-Library data loaders used by the LTSF papers): the 7 columns are 7 series of one global model
 (channel-independent); a StandardScaler fitted on the train rows [0, 8640) is applied to all rows
 and metrics are computed on the scaled values; train windows end inside [0, 8640), validation
 windows (early stopping, best epoch) inside [8640, 11520), and the test set is every window whose

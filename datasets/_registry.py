@@ -27,7 +27,7 @@ __all__ = [
     "get_dataset_info",
 ]
 
-#: The three split rules of the LTSF protocol (docs/ltsf_protocol.md §4): ETT hourly (12/4/4 months of 30
+#: The three split rules of the LTSF protocol (Time-Series-Library data loaders): ETT hourly (12/4/4 months of 30
 #: days), ETT 15-minute (the same, ×4 rows) and "custom" (int(0.7·n) / rest / int(0.2·n)).
 SPLIT_KINDS = ("ett_hour", "ett_minute", "custom")
 

@@ -1,4 +1,4 @@
-"""The standard LTSF train/val/test split (docs/ltsf_protocol.md §4) and window counting.
+"""The standard LTSF train/val/test split (as in the Time-Series-Library data loaders used by the LTSF papers) and window counting.
 
 The rules follow ``data_provider/data_loader.py`` of the Time-Series-Library, as copied by Informer,
 Autoformer, PatchTST, xLSTMTime and xLSTM-Mixer:

@@ -48,7 +48,7 @@ def forecast_command(args) -> int:
     print(f"data: {label}")
 
     start = time.perf_counter()
-    result = model.backtest(data, n_windows=args.windows, refit=True)
+    result = model.backtest(data, n_windows=args.windows, refit=True, season_length=args.season)
     seconds = time.perf_counter() - start
     naive, season = _naive_backtest(result, data, model, args.season)
     print(f"\nbacktest: {args.windows} rolling windows of {args.horizon} steps, refit each time ({seconds:.1f} s)")

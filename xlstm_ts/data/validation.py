@@ -77,8 +77,12 @@ class ColumnSpec:
 
     Parameters
     ----------
-    id_col, time_col, target_col : str
-        Series identifier, timestamp (datetime or integer) and target columns.
+    id_col : str
+        Series identifier column.
+    time_col : str
+        Timestamp column (datetime or integer).
+    target_col : str
+        Target column.
     future_covariates : tuple of str
         Known in advance over the forecast horizon (calendar features, planned prices); needed again at
         predict time for the horizon.

@@ -28,7 +28,7 @@ class _ForecastModule(L.LightningModule):
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
         loss = forecast_loss(self.loss_name, self(batch), batch["y"], self.quantiles)
         self.log(f"{stage}_loss", loss, prog_bar=True, on_step=False, on_epoch=True,
-                 batch_size=batch["x"].shape[0], sync_dist=stage == "val")
+                 batch_size=batch["x"].shape[0], sync_dist=True)
         return loss
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:

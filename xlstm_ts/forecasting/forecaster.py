@@ -77,8 +77,12 @@ class xLSTMForecaster(BaseEstimator):
     backbone : {"mlstm", "slstm", "mixed"} or xLSTMBlockStackConfig
         Block types of the backbone, or a full backbone config (then ``embedding_dim``,
         ``num_blocks``, ``num_heads`` and ``slstm_at`` are ignored).
-    embedding_dim, num_blocks, num_heads : int
-        Width, depth and heads of the backbone.
+    embedding_dim : int
+        Width of the backbone (tokens and hidden states).
+    num_blocks : int
+        Number of xLSTM blocks.
+    num_heads : int
+        Heads of every mLSTM/sLSTM layer.
     slstm_at : list of int or None
         sLSTM positions for ``backbone="mixed"`` (default: the middle block).
     dropout : float
@@ -95,8 +99,12 @@ class xLSTMForecaster(BaseEstimator):
     patch_size : int
         Steps per backbone token: ``1`` feeds every time step, ``p > 1`` feeds non-overlapping
         patches of ``p`` steps (much faster for long lookbacks, e.g. 16 for ``lookback=336``).
-    learning_rate, batch_size, max_epochs : float, int, int
-        Optimisation (AdamW with a one-cycle schedule).
+    learning_rate : float
+        Peak learning rate of AdamW with a one-cycle schedule.
+    batch_size : int
+        Windows per training batch.
+    max_epochs : int
+        Upper bound on training epochs.
     weight_averaging : float or None
         Average the weights (SWA, equal weights) over the training steps after this fraction of
         all steps, and use the average; ``None`` keeps the last weights. Averaging makes results
@@ -109,11 +117,18 @@ class xLSTMForecaster(BaseEstimator):
         stopping and best-epoch checkpointing). ``0`` trains on everything for ``max_epochs``.
     stride : int
         Step between training windows.
-    id_col, time_col, target_col : str
-        Column names of the long layout.
-    future_covariates, past_covariates, static_covariates : sequence of str
-        Columns known in the future (required at predict time for the horizon), known only up
-        to the present, and constant per series.
+    id_col : str
+        Series-id column of the long layout.
+    time_col : str
+        Timestamp column (datetime or integer) of the long layout.
+    target_col : str
+        Target column of the long layout.
+    future_covariates : sequence of str
+        Columns known in the future; their values for the horizon are required at predict time.
+    past_covariates : sequence of str
+        Columns known only up to the present.
+    static_covariates : sequence of str
+        Numeric columns that are constant within each series.
     freq : str or None
         pandas frequency alias; inferred (and checked consistent) when ``None``.
     fill_method : {None, "ffill", "interpolate", "zero"}
