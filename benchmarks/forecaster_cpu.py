@@ -1,6 +1,6 @@
 """CPU benchmark: ``xlstm_ts.xLSTMForecaster`` against neuralforecast's ``xLSTM`` on ETTh1 (L=336, H=96).
 
-Standard long-horizon protocol (docs/ltsf_protocol.md §4-5): the 7 columns of ETTh1 as 7 channel-independent
+Standard long-horizon protocol (shared/docs/ltsf_protocol.md (project notes beside the repository) §4-5): the 7 columns of ETTh1 as 7 channel-independent
 series, a StandardScaler (population std) fitted on the train rows [0, 8640) and applied to everything, and
 MSE/MAE on the scaled values over ALL test windows (forecasts starting at rows 11520 ... 14304: 2785 windows
 x 7 series, no drop_last).  The data is scaled here once; both libraries get the scaled data with their own
@@ -55,9 +55,9 @@ DEFAULT_DATA_HOME = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_STEPS, QUICK_STEPS, QUICK_WINDOWS = 1000, 50, 200
 LABELS = {"ours": "xlstm_ts xLSTMForecaster", "nf": "neuralforecast xLSTM"}
 
-# docs/ltsf_protocol.md §2, ETTh1 H=96 (L = lookback of the published run).
+# shared/docs/ltsf_protocol.md (project notes beside the repository) §2, ETTh1 H=96 (L = lookback of the published run).
 PUBLISHED = [
-    ("closed-form linear, NLinear-OLS (ltsf_protocol.md, L=336, all windows)", "0.370", "0.391"),
+    ("closed-form linear, NLinear-OLS (shared LTSF protocol notes, L=336, all windows)", "0.370", "0.391"),
     ("DLinear (PatchTST Table 3, L=336)", "0.375", "0.399"),
     ("PatchTST/64 (PatchTST Table 3, L=512)", "0.370", "0.400"),
     ("PatchTST/42 (PatchTST Table 3, L=336)", "0.375", "0.399"),
