@@ -1,21 +1,21 @@
 """CPU benchmark: ``xlstm_ts.xLSTMForecaster`` against neuralforecast's ``xLSTM`` on ETTh1 (L=336, H=96).
 
-Standard long-horizon protocol (shared/docs/ltsf_protocol.md (project notes beside the repository) §4-5): the 7 columns of ETTh1 as 7 channel-independent
-series, a StandardScaler (population std) fitted on the train rows [0, 8640) and applied to everything, and
-MSE/MAE on the scaled values over ALL test windows (forecasts starting at rows 11520 ... 14304: 2785 windows
-x 7 series, no drop_last).  The data is scaled here once; both libraries get the scaled data with their own
-per-series scaling off (ours ``scaler="none"``, neuralforecast ``local_scaler_type=None``).  Per-window
-normalisation is a model feature and stays at each library's default: ours ``instance_norm=True`` (window
-mean/std), neuralforecast ``scaler_type="robust"`` (window median/MAD; ``--nf-kwargs '{"scaler_type":
-"identity"}'`` switches it off).
+Standard long-horizon protocol (shared/docs/ltsf_protocol.md, the project notes beside the repository,
+§4-5): the 7 columns of ETTh1 as 7 channel-independent series, a StandardScaler (population std) fitted on
+the train rows [0, 8640) and applied to everything, and MSE/MAE on the scaled values over ALL test windows
+(forecasts starting at rows 11520 ... 14304: 2785 windows x 7 series, no drop_last).  The data is scaled here
+once; both libraries get the scaled data with their own per-series scaling off (ours ``scaler="none"``,
+neuralforecast ``local_scaler_type=None``).  Per-window normalisation is a model feature and stays at each
+library's default: ours ``instance_norm=True`` (window mean/std), neuralforecast ``scaler_type="robust"``
+(window median/MAD; ``--nf-kwargs '{"scaler_type": "identity"}'`` switches it off).
 
 Both models train on the windows inside rows [0, 8640) for the same number of optimisation steps
 (``--steps``) of ``--batch-size`` windows each (neuralforecast: ``windows_batch_size``; its ``batch_size``
 counts series and all 7 fit in one), without a validation split, each with its own default architecture,
 loss, optimiser and learning rate.  Then every test window is forecast without refitting: ours with
-``backtest(n_windows, step=1)``, neuralforecast with ``cross_validation(use_fitted=True, step_size=1)``
-(``inference_windows_batch_size=256``: on this CPU its default 1024 is ~1.5x slower).  Before scoring, the
-forecasts of both are checked against the protocol's windows (count, timestamps, cutoffs, y values).
+``backtest(n_windows, step=1)``, neuralforecast with ``cross_validation(use_fitted=True, step_size=1)`` and
+``inference_windows_batch_size=256`` (per window, its default 1024 was 1.6-3.6x slower here).  Before
+scoring, the forecasts of both are checked against the protocol's windows (count, timestamps, cutoffs, y).
 
 Run it with an interpreter that has both libraries; neuralforecast lives in its own venv that reuses the
 system torch (docs/benchmarks.md has the commands)::
@@ -27,7 +27,7 @@ system torch (docs/benchmarks.md has the commands)::
 ``--memory`` runs every (model, seed) in a fresh subprocess and reports its peak resident memory
 (``VmHWM``, as benchmarks/backbone_cpu.py does) next to the memory after imports and data loading (base).
 Wall times on a shared 2-core machine move a lot with other load: the 1-minute load average before and after
-each run, and the process CPU time, are printed under the table.
+each run (the benchmark's own two threads count ~2), and the process CPU time are printed under the table.
 """
 
 from __future__ import annotations
@@ -371,7 +371,7 @@ def main() -> None:
             records.append(rec)
             print(table_row(f"{LABELS[name]} (seed {seed})", steps, rec, a.memory), flush=True)
             notes.append(
-                f"# {name} seed {seed}: {rec['steps_done'] or 'max_steps'} steps; CPU s fit {rec['cpu']['fit']:.0f}, predict "
+                f"# {name} seed {seed}: {rec['steps_done'] or f'{steps} (Lightning max_steps)'} steps; CPU s fit {rec['cpu']['fit']:.0f}, predict "
                 f"{rec['cpu']['predict']:.0f}; 1-min load average {rec['load'][0]:.1f} -> {rec['load'][1]:.1f}"
             )
         if len(records) > 1:
