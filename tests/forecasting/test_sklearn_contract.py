@@ -344,3 +344,28 @@ def test_quiet_fit_prints_nothing(airline, capfd):
     tiny(horizon=3, lookback=6, max_epochs=1, verbose=False).fit(airline).predict()
     out, err = capfd.readouterr()
     assert out == "" and err == "", (out, err)
+
+
+def test_user_callbacks_are_added_to_the_forecasters_own():
+    """trainer_kwargs["callbacks"] must not silently switch off early stopping / checkpointing."""
+    import lightning as L
+
+    from xlstm_ts import xLSTMForecaster
+    from xlstm_ts.datasets import load_airline
+
+    seen = {}
+
+    class Spy(L.Callback):
+        def on_fit_start(self, trainer, pl_module):
+            seen["names"] = [type(cb).__name__ for cb in trainer.callbacks]
+
+    xLSTMForecaster(
+        horizon=6,
+        max_epochs=2,
+        embedding_dim=8,
+        num_blocks=1,
+        validation_size=0.2,
+        verbose=False,
+        trainer_kwargs={"callbacks": [Spy()]},
+    ).fit(load_airline())
+    assert {"Spy", "EarlyStopping", "ModelCheckpoint"} <= set(seen["names"])

@@ -365,7 +365,10 @@ class xLSTMForecaster(BaseEstimator):
                 precision="bf16-mixed" if accelerator == "gpu" else "32-true",
                 num_sanity_val_steps=0,
             )
-            options.update(self.trainer_kwargs or {})
+            extra = dict(self.trainer_kwargs or {})
+            # user callbacks are added to ours (early stopping, checkpoint, averaging), never replace them
+            options["callbacks"] = callbacks + list(extra.pop("callbacks", None) or [])
+            options.update(extra)
             with warnings.catch_warnings(), _quiet_lightning(not self.verbose):
                 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
                 warnings.filterwarnings("ignore", message=".*number of training batches.*")
