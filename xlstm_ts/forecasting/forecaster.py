@@ -23,6 +23,16 @@ from ._params import check_quantiles, stack_config, validate_params
 from .output import format_forecast, history_index
 
 
+def _tail(panel: PanelData, length: int) -> dict[str, np.ndarray]:
+    """The last ``length`` rows of every series (the network's context), stacked ``[N, length(, C)]``."""
+    return {
+        "target": np.stack([t[-length:] for t in panel.target]),
+        "future": np.stack([f[-length:] for f in panel.future]),
+        "past": np.stack([p[-length:] for p in panel.past]),
+        "static": panel.static.copy(),
+    }
+
+
 @contextlib.contextmanager
 def _seeded(seed: int | None):
     """Seed torch, numpy and ``random`` for the duration of ``fit`` and restore the caller's states after."""
@@ -376,24 +386,17 @@ class xLSTMForecaster(BaseEstimator):
                 warnings.filterwarnings("ignore", message=".*validation_step.*but have no .val_dataloader.*")
                 trainer = L.Trainer(**options)
                 trainer.fit(module, train_loader, val_loader)
+            self.best_epoch_ = trainer.current_epoch - 1
             if checkpoint is not None and checkpoint.best_model_path:
                 state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
                 module.load_state_dict(state["state_dict"])
-            self.best_epoch_ = (int(torch.load(checkpoint.best_model_path, map_location="cpu",
-                                               weights_only=True)["epoch"])
-                                if checkpoint is not None and checkpoint.best_model_path else trainer.current_epoch - 1)
+                self.best_epoch_ = int(state["epoch"])
             self.n_epochs_ = trainer.current_epoch
         return module.network.to("cpu").float().eval()
 
     def _store_context(self, panel: PanelData) -> None:
         """Keep the last ``lookback`` rows of each series for ``predict()`` without new data."""
-        L = self.lookback_
-        self.context_ = {
-            "target": np.stack([t[-L:] for t in panel.target]),
-            "future": np.stack([f[-L:] for f in panel.future]),
-            "past": np.stack([p[-L:] for p in panel.past]),
-            "static": panel.static.copy(),
-        }
+        self.context_ = _tail(panel, self.lookback_)
         self.last_time_ = [panel.last_time(i) for i in range(len(panel.ids))]
 
     # ------------------------------------------------------------------ predict
@@ -410,14 +413,7 @@ class xLSTMForecaster(BaseEstimator):
         if panel.freq != self.freq_:
             raise ColumnError(f"predict() data has frequency {panel.freq!r}, the model was fitted at {self.freq_!r}.")
         check_min_length(panel, self.lookback_, f"lookback ({self.lookback_})")
-        L = self.lookback_
-        context = {
-            "target": np.stack([t[-L:] for t in panel.target]),
-            "future": np.stack([f[-L:] for f in panel.future]),
-            "past": np.stack([p[-L:] for p in panel.past]),
-            "static": panel.static,
-        }
-        return context, list(panel.ids), [panel.last_time(i) for i in range(len(panel.ids))], panel
+        return _tail(panel, self.lookback_), list(panel.ids), [panel.last_time(i) for i in range(len(panel.ids))], panel
 
     def _scaler_rows(self, ids: list, target) -> tuple[np.ndarray, np.ndarray]:
         """Per-series location/scale: the fitted ones for known ids; for series not seen in ``fit``,
@@ -581,4 +577,4 @@ class xLSTMForecaster(BaseEstimator):
         return plot_forecast(self, X, forecast, ax=ax, series=series)
 
 
-__all__ = ["SeriesTooShortError", "xLSTMForecaster"]
+__all__ = ["xLSTMForecaster"]
