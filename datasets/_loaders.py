@@ -262,26 +262,26 @@ def load_ettm1(
 def load_ettm2(
     *, data_home: PathLike | None = None, download: bool = True, verify: bool = True
 ) -> pd.DataFrame:
-    """ETTm2 (15-minute, 69 680 × 7; no pinned checksum yet: needs ``verify=False`` to download)."""
+    """ETTm2 (15-minute, 69 680 × 7)."""
     return load_dataset("ETTm2", data_home=data_home, download=download, verify=verify)
 
 
 def load_weather(
     *, data_home: PathLike | None = None, download: bool = True, verify: bool = True
 ) -> pd.DataFrame:
-    """Weather (10-minute, 52 696 × 21; no pinned checksum yet: needs ``verify=False`` to download)."""
+    """Weather (10-minute, 52 696 × 21)."""
     return load_dataset("Weather", data_home=data_home, download=download, verify=verify)
 
 
 def load_electricity(
     *, data_home: PathLike | None = None, download: bool = True, verify: bool = True
 ) -> pd.DataFrame:
-    """Electricity/ECL (hourly, 26 304 × 321; no pinned checksum yet: needs ``verify=False`` to download)."""
+    """Electricity/ECL (hourly, 26 304 × 321)."""
     return load_dataset("Electricity", data_home=data_home, download=download, verify=verify)
 
 
 def load_traffic(
     *, data_home: PathLike | None = None, download: bool = True, verify: bool = True
 ) -> pd.DataFrame:
-    """Traffic (hourly, 17 544 × 862; no pinned checksum yet: needs ``verify=False`` to download)."""
+    """Traffic (hourly, 17 544 × 862)."""
     return load_dataset("Traffic", data_home=data_home, download=download, verify=verify)
