@@ -2,7 +2,8 @@
 
 The backbone calls only the four operations below; each validates shapes and dispatches to a
 registered kernel by its ``"<form>--<backend>"`` name.  ``"<form>--auto"`` picks the fastest kernel
-that can run on the inputs' device and dtype (today: the native PyTorch kernels everywhere).
+that can run on the inputs' device, dtype and shapes: the Triton kernels on CUDA when Triton is
+installed, the native PyTorch kernels otherwise.
 
 Examples
 --------
@@ -94,7 +95,7 @@ def mlstm_sequence(
     """
     _check_mlstm(q, k, v, igate, fgate, seq=True)
     _check_mlstm_state(initial_state, q, v)
-    spec = get_kernel("mlstm", kernel, q.device, q.dtype)
+    spec = get_kernel("mlstm", kernel, q.device, q.dtype, inputs=(q, v))
     if spec.form == "chunkwise":
         return spec.fn(
             q, k, v, igate, fgate, initial_state, return_last_state, chunk_size=chunk_size, eps=eps
@@ -126,7 +127,8 @@ def mlstm_step(
     """
     _check_mlstm(q, k, v, igate, fgate, seq=False)
     _check_mlstm_state(state, q, v)
-    return get_kernel("mlstm", kernel, q.device, q.dtype).fn(q, k, v, igate, fgate, state, eps=eps)
+    spec = get_kernel("mlstm", kernel, q.device, q.dtype, inputs=(q, v))
+    return spec.fn(q, k, v, igate, fgate, state, eps=eps)
 
 
 def _check_slstm(x: torch.Tensor, r: torch.Tensor, b: torch.Tensor, seq: bool) -> None:

@@ -25,11 +25,16 @@ def _always(device: torch.device, dtype: torch.dtype) -> bool:
     return True
 
 
+def _any_shape(*inputs: torch.Tensor) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class KernelSpec:
     """One registered kernel.
 
-    ``supports(device, dtype)`` says whether the kernel can run on that device and dtype; the
+    ``supports(device, dtype)`` says whether the kernel can run on that device and dtype, and
+    ``accepts(*inputs)`` whether it takes these input shapes (e.g. head dims within its limits); the
     ``auto`` resolution skips kernels that cannot.
     """
 
@@ -39,6 +44,7 @@ class KernelSpec:
     fn: Callable
     supports: Callable[[torch.device, torch.dtype], bool] = _always
     doc: str = ""
+    accepts: Callable[..., bool] = _any_shape
 
     @property
     def name(self) -> str:
@@ -72,6 +78,7 @@ def get_kernel(
     name: str,
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
+    inputs: tuple[torch.Tensor, ...] = (),
 ) -> KernelSpec:
     """Resolve ``name`` (``"<form>--<backend>"`` or ``"<form>--auto"``) to a :class:`KernelSpec`.
 
@@ -79,7 +86,8 @@ def get_kernel(
     ------
     ValueError
         If the name is not registered for ``cell``, or an explicitly named kernel cannot run on
-        ``device``/``dtype``.  The message lists the valid names.
+        ``device``/``dtype`` (or does not accept ``inputs``, the tensors its ``accepts`` check looks
+        at).  The message lists the valid names.
     """
     _check_cell(cell)
     device = torch.device(device) if device is not None else torch.device("cpu")
@@ -95,7 +103,7 @@ def get_kernel(
         order = (forced,) if forced else BACKEND_PREFERENCE
         for candidate in order:
             spec = _REGISTRY.get((cell, f"{form}--{candidate}"))
-            if spec is not None and spec.supports(device, dtype):
+            if spec is not None and spec.supports(device, dtype) and spec.accepts(*inputs):
                 return spec
         raise ValueError(
             f"No {cell} kernel of form {form!r} can run on device={device}, dtype={dtype}"
@@ -109,4 +117,7 @@ def get_kernel(
         )
     if not spec.supports(device, dtype):
         raise ValueError(f"{cell} kernel {name!r} cannot run on device={device}, dtype={dtype}.")
+    if not spec.accepts(*inputs):
+        shapes = [tuple(t.shape) for t in inputs]
+        raise ValueError(f"{cell} kernel {name!r} does not take inputs of shapes {shapes}: {spec.doc}")
     return spec

@@ -12,6 +12,10 @@ Doctests
     and ``datasets`` modules (a second kernel registry, and a clash with the PyPI packages of those
     names), and would import ``benchmarks/`` and ``examples/`` scripts when given the repository root.
     Modules under a ``_triton`` package are skipped when Triton is not installed.
+
+Triton interpreter
+    Without a CUDA device, ``TRITON_INTERPRET=1`` is set here, before anything imports Triton (Triton
+    reads it when a kernel is decorated), so the Triton kernels run on the CPU in the tests.
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ from pathlib import Path
 
 import pytest
 
+
+def _set_triton_interpreter() -> None:
+    import os
+
+    import torch
+
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+_set_triton_interpreter()
 _THIS_FILE = Path(__file__).resolve()
 #: Packages whose modules are searched for doctests. ``xlstm_ts.kernels`` and ``xlstm_ts.datasets`` are
 #: listed on their own: in an editable install they live outside ``xlstm_ts.__path__``.

@@ -30,6 +30,7 @@ REQUIRED_PACKAGES = (
     "xlstm_ts.forecasting",
     "xlstm_ts.kernels",
     "xlstm_ts.kernels.mlstm",
+    "xlstm_ts.kernels.mlstm._triton",
     "xlstm_ts.kernels.slstm",
     "xlstm_ts.datasets",
 )

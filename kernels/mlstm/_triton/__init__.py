@@ -1,0 +1,1 @@
+"""Triton kernels (@triton.jit code only); imported lazily by the wrappers."""

@@ -1,0 +1,45 @@
+"""``@triton.jit`` helpers shared by the mLSTM kernels: log-sigmoid and the two kinds of matrix product.
+
+``MODE`` says what the inputs are: 0 float32, 1 float16, 2 bfloat16.
+
+* :func:`dot_in` multiplies operands that are bounded by the inputs (``q k^T``, weights times ``v``): in
+  the inputs' own dtype with float32 accumulation, or exactly in float32 (``input_precision="ieee"``) for
+  float32 inputs.
+* :func:`dot_wide` multiplies operands that can grow past the inputs' range (the memory ``C``, output
+  gradients divided by a small normaliser): float32 for float32 and float16 inputs (tf32 for the latter),
+  bfloat16 (float32's range) for bfloat16 inputs.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def logsigmoid(x):
+    # log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), finite for every finite x
+    return tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x)))
+
+
+@triton.jit
+def dot_in(a, b, MODE: tl.constexpr):
+    if MODE == 0:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
+    elif MODE == 1:
+        return tl.dot(a.to(tl.float16), b.to(tl.float16))
+    else:
+        return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))
+
+
+@triton.jit
+def dot_wide(a, b, MODE: tl.constexpr):
+    if MODE == 0:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
+    elif MODE == 1:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32))
+    else:
+        return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))
+
+
+__all__ = ["dot_in", "dot_wide", "logsigmoid", "triton"]

@@ -1,0 +1,185 @@
+"""Backward pass of the chunkwise mLSTM: the true gradients of the forward function.
+
+Notation (per head, global step ``t``, key step ``j <= t``; ``F`` the running sum of log forget gates,
+``m_t`` the forward's stabiliser, ``den_t`` its normaliser, ``scale = 1/sqrt(DK)``)::
+
+    W[t, j] = exp(F_t - F_j + i_j - m_t)        P[t, j] = W[t, j] * scale * (q_t . k_j)
+    g_t     = dh_t / den_t                       eta_t   = d loss / d qn_t   (computed by the wrapper)
+    dP[t, j] = g_t . v_j + eta_t
+
+so that ``dq_t = scale * sum_j W dP k_j``, ``dk_j = scale * sum_t W dP q_t``, ``dv_j = sum_t P g_t``, plus
+the terms of the state entering the sequence and of the final state.  Terms from other chunks go through
+the chunk-entry memories saved by the forward (for ``dq``) and through the gradient of the memory,
+carried backwards over the chunks (for ``dk``, ``dv``): ``D`` is the gradient with respect to the
+*unstabilised* memory at a chunk boundary, kept as ``exp(M) * D_tilde`` so that every exponential stays
+at most 1.  The gate and stabiliser gradients are cheap reductions done by the wrapper in PyTorch.
+
+* :func:`mlstm_chunkwise_bwd_dq_kernel`: grid ``(DK blocks, chunks, BH)``, no sequential dependency.
+* :func:`mlstm_chunkwise_bwd_dkdv_kernel`: grid ``(DV blocks, BH)``, chunks from last to first.  Each
+  program writes ``dv`` for its value block and a partial ``dk`` (summed over value blocks by the wrapper).
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from ._common import dot_in, dot_wide, logsigmoid
+
+
+@triton.jit
+def _chunk_gates(IG, FG, bh, t, mask_t, S):
+    """Input gates (``-inf`` past the end), in-chunk running log decay ``b`` and its total ``g``."""
+    ig = tl.load(IG + bh * S + t, mask=mask_t, other=0.0).to(tl.float32)
+    fg = tl.load(FG + bh * S + t, mask=mask_t, other=0.0).to(tl.float32)
+    ig = tl.where(mask_t, ig, float("-inf"))
+    logf = tl.where(mask_t, logsigmoid(fg), 0.0)
+    return ig, tl.cumsum(logf, 0), tl.sum(logf, 0)
+
+
+@triton.jit
+def mlstm_chunkwise_bwd_dq_kernel(
+    K, V, IG, FG, DH, DEN, ETA, M_OUT,  # inputs and forward statistics
+    C_S, N_S, M_S,  # chunk-entry states from the forward
+    DQ,  # output [BH, S, DK] float32
+    S, DK, DV, NC, scale,
+    L: tl.constexpr,
+    BDK: tl.constexpr,
+    BDV: tl.constexpr,
+    MODE: tl.constexpr,
+):
+    pid_k = tl.program_id(0)
+    ci = tl.program_id(1).to(tl.int64)
+    bh = tl.program_id(2).to(tl.int64)
+
+    offs_l = tl.arange(0, L)
+    t = ci * L + offs_l
+    mask_t = t < S
+    offs_k = pid_k * BDK + tl.arange(0, BDK)
+    mask_k = offs_k < DK
+    den = tl.load(DEN + bh * S + t, mask=mask_t, other=1.0)
+    eta = tl.load(ETA + bh * S + t, mask=mask_t, other=0.0)
+    m_t = tl.load(M_OUT + bh * S + t, mask=mask_t, other=float("inf"))  # no weight past the end
+    chunk_off = bh * NC + ci
+
+    acc = tl.zeros([L, BDK], dtype=tl.float32)  # g C_prev^T
+    gv = tl.zeros([L, L], dtype=tl.float32)  # g v^T
+    for vb in range(tl.cdiv(DV, BDV)):
+        offs_v = vb * BDV + tl.arange(0, BDV)
+        mask_v = offs_v < DV
+        row_v = bh * S * DV + t[:, None] * DV + offs_v[None, :]
+        mask_tv = mask_t[:, None] & mask_v[None, :]
+        g = tl.load(DH + row_v, mask=mask_tv, other=0.0).to(tl.float32) / den[:, None]  # [L, BDV]
+        v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
+        c_prev = tl.load(
+            C_S + chunk_off * DK * DV + offs_k[:, None] * DV + offs_v[None, :],
+            mask=mask_k[:, None] & mask_v[None, :],
+            other=0.0,
+        )  # [BDK, BDV]
+        acc += dot_wide(g, tl.trans(c_prev), MODE)
+        gv += dot_wide(g, tl.trans(v), MODE)
+
+    ig, b, _ = _chunk_gates(IG, FG, bh, t, mask_t, S)
+    causal = offs_l[:, None] >= offs_l[None, :]
+    log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))
+    w = tl.exp(log_d - m_t[:, None])  # [L, L]
+    m_prev = tl.load(M_S + chunk_off + tl.arange(0, 1))  # [1]
+    gamma = tl.exp(b + m_prev - m_t)  # [L]
+    n_prev = tl.load(N_S + chunk_off * DK + offs_k, mask=mask_k, other=0.0)  # [BDK]
+    k = tl.load(K + bh * S * DK + t[:, None] * DK + offs_k[None, :], mask=mask_t[:, None] & mask_k[None, :], other=0.0)
+
+    dq = dot_wide((gv + eta[:, None]) * w, k, MODE)  # [L, BDK]
+    dq += gamma[:, None] * (acc + eta[:, None] * n_prev[None, :])
+    tl.store(
+        DQ + bh * S * DK + t[:, None] * DK + offs_k[None, :],
+        dq * scale,
+        mask=mask_t[:, None] & mask_k[None, :],
+    )
+
+
+@triton.jit
+def mlstm_chunkwise_bwd_dkdv_kernel(
+    Q, K, V, IG, FG, DH, DEN, ETA, M_OUT,  # inputs and forward statistics
+    M_T, DC_T, DN_T, M0,  # final stabiliser, final-state gradients, initial stabiliser
+    DK_P, DV_OUT, DC0, DN0,  # outputs: partial dk [NVB, BH, S, DK], dv [BH, S, DV], initial-state grads
+    S, DK, DV, NC, scale,
+    L: tl.constexpr,
+    BDK: tl.constexpr,
+    BDV: tl.constexpr,
+    HAS_INIT: tl.constexpr,
+    HAS_DFINAL: tl.constexpr,
+    MODE: tl.constexpr,
+):
+    pid_v = tl.program_id(0)
+    bh = tl.program_id(1).to(tl.int64)
+    BH = tl.num_programs(1)
+    first = pid_v == 0
+
+    offs_l = tl.arange(0, L)
+    offs_k = tl.arange(0, BDK)
+    offs_v = pid_v * BDV + tl.arange(0, BDV)
+    mask_k = offs_k < DK
+    mask_v = offs_v < DV
+    causal = offs_l[:, None] >= offs_l[None, :]
+    state_off = bh * DK * DV + offs_k[:, None] * DV + offs_v[None, :]
+    state_mask = mask_k[:, None] & mask_v[None, :]
+
+    # gradient of the unstabilised memory at the end of the sequence: exp(mb) * d_c
+    mb = -tl.load(M_T + bh + tl.arange(0, 1))  # [1]
+    if HAS_DFINAL:
+        d_c = tl.load(DC_T + state_off, mask=state_mask, other=0.0)
+        d_n = tl.load(DN_T + bh * DK + offs_k, mask=mask_k, other=0.0)
+    else:
+        d_c = tl.zeros([BDK, BDV], dtype=tl.float32)
+        d_n = tl.zeros([BDK], dtype=tl.float32)
+
+    for rev in range(NC):
+        ci = NC - 1 - rev
+        t = ci * L + offs_l
+        mask_t = t < S
+        row_k = bh * S * DK + t[:, None] * DK + offs_k[None, :]
+        mask_tk = mask_t[:, None] & mask_k[None, :]
+        q = tl.load(Q + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
+        k = tl.load(K + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
+        row_v = bh * S * DV + t[:, None] * DV + offs_v[None, :]
+        mask_tv = mask_t[:, None] & mask_v[None, :]
+        v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
+        den = tl.load(DEN + bh * S + t, mask=mask_t, other=1.0)
+        eta = tl.load(ETA + bh * S + t, mask=mask_t, other=0.0)
+        m_t = tl.load(M_OUT + bh * S + t, mask=mask_t, other=float("inf"))  # no weight past the end
+        g = tl.load(DH + row_v, mask=mask_tv, other=0.0).to(tl.float32) / den[:, None]  # [L, BDV]
+
+        ig, b, g_tot = _chunk_gates(IG, FG, bh, t, mask_t, S)
+        log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))
+        w = tl.exp(log_d - m_t[:, None])  # [L(t), L(j)]
+        p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
+        gv = dot_wide(g, tl.trans(v), MODE)  # [L, L]
+        e_j = tl.exp(g_tot - b + ig + mb)  # [L] weight of key j in the memory gradient from later steps
+
+        d_v = dot_wide(tl.trans(p), g, MODE) + e_j[:, None] * dot_wide(k, d_c, MODE)  # [L, BDV]
+        tl.store(DV_OUT + row_v, d_v, mask=mask_tv)
+        d_kw = gv * w
+        if first:
+            d_kw += eta[:, None] * w
+        d_k = dot_wide(tl.trans(d_kw), q, MODE) * scale + e_j[:, None] * dot_wide(v, tl.trans(d_c), MODE)
+        if first:
+            d_k += e_j[:, None] * d_n[None, :]
+        tl.store(DK_P + pid_v.to(tl.int64) * BH * S * DK + row_k, d_k, mask=mask_tk)
+
+        # move the memory gradient to the start of the chunk
+        u = tl.where(mask_t, b - m_t, float("-inf"))  # [L]
+        m_new = tl.maximum(g_tot + mb, tl.max(u, 0))  # [1]
+        carry = tl.exp(g_tot + mb - m_new)  # [1]
+        qw = q.to(tl.float32) * (tl.exp(u - m_new) * scale)[:, None]  # [L, BDK]
+        d_c = d_c * carry[:, None] + dot_wide(tl.trans(qw), g, MODE)
+        d_n = d_n * carry + tl.sum(qw * eta[:, None], 0)
+        mb = m_new
+
+    if HAS_INIT:
+        factor = tl.exp(tl.load(M0 + bh + tl.arange(0, 1)) + mb)  # [1]
+        tl.store(DC0 + state_off, d_c * factor[:, None], mask=state_mask)
+        if first:
+            tl.store(DN0 + bh * DK + offs_k, d_n * factor, mask=mask_k)
+
+
+__all__ = ["mlstm_chunkwise_bwd_dkdv_kernel", "mlstm_chunkwise_bwd_dq_kernel", "triton"]

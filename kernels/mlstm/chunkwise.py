@@ -1,0 +1,242 @@
+"""Triton chunkwise mLSTM: the public wrapper, its ``autograd.Function`` and the launch heuristics.
+
+Same contract as :func:`~xlstm_ts.kernels.mlstm.native.mlstm_chunkwise_native` (any length, initial
+state in, float32 final state out, gradients for ``q, k, v``, both gates and every initial-state field),
+for float32, float16 and bfloat16 inputs with ``DK <= 256`` and ``DV <= 512``.  The Triton kernels live
+in ``_triton/chunkwise_fwd.py`` and ``_triton/chunkwise_bwd.py``; Triton is imported on first use, so
+this module imports without it.
+
+Gradients are those of the forward function itself (what autograd through the float64 reference
+gives), including the paths through the normaliser ``max(|q.n|, exp(-m))`` and through the stabiliser
+``m``.  The matrix parts run in the kernels; the per-step reductions for the gate and stabiliser
+gradients (``O(S)`` work per head) run here in PyTorch:
+
+* query side ``A_t = q_t . dq_t`` and key side ``B_j = k_j . dk_j`` are the gradients of the log weights
+  ``F_t - F_j + i_j`` summed over keys and over queries, so ``d i_j = B_j`` and ``dF_t = A_t - B_t``
+  (``F`` the running sum of log forget gates; ``d log f`` is the reverse running sum of ``dF``);
+* the output depends on ``m_t`` only through ``eps``: ``d loss / d m_t = eps * rho_t`` with
+  ``rho_t = -(dh_t . h_t) / den_t``; ``m_t = max(F_t + m_0, max_j (F_t - F_j + i_j))`` routes that to
+  ``F_t`` and to the arg-max key (or to ``m_0``), found with a running maximum in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..states import mLSTMState
+
+#: Largest head dims the Triton kernels take (registers hold a ``DK x block`` tile of the memory).
+MAX_DK, MAX_DV = 256, 512
+_MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+
+
+def _pow2(x: int, least: int = 16) -> int:
+    return max(least, 1 << (max(1, x) - 1).bit_length())
+
+
+def _launch(S: int, DK: int, DV: int, chunk_size: int) -> dict:
+    """Tile sizes and warps, chosen by measured heuristics (see docs/benchmarks.md); never autotuned."""
+    BDK = _pow2(DK)
+    L = min(_pow2(min(chunk_size, 128)), _pow2(S))
+    BDV = min(_pow2(DV), 64 if BDK <= 128 else 32)
+    warps = 4 if BDK <= 64 else 8
+    return dict(L=L, BDK=BDK, BDV=BDV, warps=warps, BDK_Q=min(BDK, 64), BDV_Q=min(_pow2(DV), 64))
+
+
+def _flat(t: torch.Tensor) -> torch.Tensor:
+    # [B, NH, S, D] -> [B*NH, S, D] (or [B, NH, S] -> [B*NH, S]); contiguous for pointer arithmetic
+    return t.reshape(t.shape[0] * t.shape[1], *t.shape[2:]).contiguous()
+
+
+class _ChunkwiseTriton(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, q, k, v, i, f, c0, n0, m0, chunk_size: int, eps: float, save: bool):
+        from ._triton.chunkwise_fwd import mlstm_chunkwise_fwd_kernel
+
+        B, NH, S, DK = q.shape
+        DV = v.shape[-1]
+        BH = B * NH
+        cfg = _launch(S, DK, DV, chunk_size)
+        L = cfg["L"]
+        NC = -(-S // L)
+        dev, f32 = q.device, torch.float32
+        qf, kf, vf, i_f, f_f = (_flat(t) for t in (q, k, v, i, f))
+        has_init = c0 is not None
+        if has_init:
+            c0f = c0.reshape(BH, DK, DV).to(f32).contiguous()  # [B, NH, DK, DV] -> [BH, DK, DV]
+            n0f = n0.reshape(BH, DK).to(f32).contiguous()
+            m0f = m0.reshape(BH).to(f32).contiguous()  # [B, NH, 1] -> [BH]
+        else:
+            c0f = n0f = m0f = torch.empty(0, device=dev, dtype=f32)
+        h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
+        m_out = torch.empty(BH, S, device=dev, dtype=f32)
+        qn = torch.empty(BH, S, device=dev, dtype=f32)
+        c_t = torch.empty(BH, DK, DV, device=dev, dtype=f32)
+        n_t = torch.empty(BH, DK, device=dev, dtype=f32)
+        m_t = torch.empty(BH, device=dev, dtype=f32)
+        if save:
+            c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=f32)
+            n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
+            m_s = torch.empty(BH, NC, device=dev, dtype=f32)
+        else:
+            c_s = n_s = m_s = torch.empty(0, device=dev, dtype=f32)
+        grid = (-(-DV // cfg["BDV"]), BH)
+        mlstm_chunkwise_fwd_kernel[grid](
+            qf, kf, vf, i_f, f_f, c0f, n0f, m0f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s,
+            S, DK, DV, NC, 1.0 / math.sqrt(DK), eps,
+            L=L, BDK=cfg["BDK"], BDV=cfg["BDV"], HAS_INIT=has_init, SAVE_STATES=save,
+            MODE=_MODES[q.dtype], num_warps=cfg["warps"],
+        )  # fmt: skip
+        if save:
+            ctx.save_for_backward(qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f)
+            ctx.meta = (B, NH, S, DK, DV, NC, cfg, eps, has_init, q.dtype, i.dtype)
+        return (
+            h.view(B, NH, S, DV),  # [BH, S, DV] -> [B, NH, S, DV]
+            c_t.view(B, NH, DK, DV),
+            n_t.view(B, NH, DK),
+            m_t.view(B, NH, 1),
+        )
+
+    @staticmethod
+    def backward(ctx, dh, dc_t, dn_t, dm_t):
+        from ._triton.chunkwise_bwd import mlstm_chunkwise_bwd_dkdv_kernel, mlstm_chunkwise_bwd_dq_kernel
+
+        qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f = ctx.saved_tensors
+        B, NH, S, DK, DV, NC, cfg, eps, has_init, dtype, gate_dtype = ctx.meta
+        BH, dev, f32 = B * NH, qf.device, torch.float32
+        scale = 1.0 / math.sqrt(DK)
+        dh = _flat(dh)
+        has_dfinal = dc_t is not None or dn_t is not None
+        dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
+        dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
+
+        # normaliser: den = max(|qn|, exp(-m)) + eps; d loss/d den = rho; d loss/d qn = eta
+        floor = torch.exp(-m_out)
+        den = torch.maximum(qn.abs(), floor) + eps  # [BH, S]
+        rho = -(dh.float() * h.float()).sum(-1) / den
+        eta = torch.where(qn.abs() > floor, rho * torch.sign(qn), torch.zeros_like(rho)).contiguous()
+
+        dq = torch.empty(BH, S, DK, device=dev, dtype=f32)
+        grid_q = (-(-DK // cfg["BDK_Q"]), NC, BH)
+        mlstm_chunkwise_bwd_dq_kernel[grid_q](
+            kf, vf, i_f, f_f, dh, den, eta, m_out, c_s, n_s, m_s, dq,
+            S, DK, DV, NC, scale,
+            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=_MODES[dtype], num_warps=cfg["warps"],
+        )  # fmt: skip
+        n_vb = -(-DV // cfg["BDV"])
+        dk_parts = torch.empty(n_vb, BH, S, DK, device=dev, dtype=f32)
+        dv = torch.empty(BH, S, DV, device=dev, dtype=f32)
+        dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
+        dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
+        mlstm_chunkwise_bwd_dkdv_kernel[(n_vb, BH)](
+            qf, kf, vf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, dk_parts, dv, dc0, dn0,
+            S, DK, DV, NC, scale,
+            L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
+            MODE=_MODES[dtype], num_warps=cfg["warps"],
+        )  # fmt: skip
+        dk = dk_parts.sum(0) if n_vb > 1 else dk_parts[0]
+
+        # gate and stabiliser gradients: O(S) reductions per head
+        key_side = (kf.float() * dk).sum(-1)  # B_j, [BH, S]
+        d_cum = (qf.float() * dq).sum(-1) - key_side  # dF_t = A_t - B_t
+        d_i = key_side
+        d_m = eps * rho  # d loss / d m_t through the outputs
+        if has_dfinal:
+            pull = (dc_tf * c_t).sum((-2, -1)) + (dn_tf * n_t).sum(-1)  # through exp(F_S) in C_S, n_S
+            d_cum[:, -1] += pull
+            d_m[:, -1] += -pull
+        if dm_t is not None:
+            d_m[:, -1] += dm_t.reshape(BH).to(f32)
+        # m_t = F_t + max(m_0, running max of (i_j - F_j)): route d_m to F_t and to the arg-max
+        cum64 = F.logsigmoid(f_f.double()).cumsum(-1)
+        best, arg = torch.cummax(i_f.double() - cum64, dim=-1)
+        m0_64 = m0f.double()[:, None] if has_init else torch.zeros(BH, 1, device=dev, dtype=torch.float64)
+        from_init = m0_64 >= best  # the initial stabiliser is the maximum
+        d_cum = d_cum + d_m
+        to_key = torch.where(from_init, torch.zeros_like(d_m), d_m)
+        d_i = d_i.scatter_add(-1, arg, to_key)
+        d_cum = d_cum.scatter_add(-1, arg, -to_key)
+        d_logf = d_cum.flip(-1).cumsum(-1).flip(-1)
+        d_f = d_logf * torch.sigmoid(-f_f.float())
+
+        shape = (B, NH, S)
+        grads = [
+            dq.view(B, NH, S, DK).to(dtype),
+            dk.view(B, NH, S, DK).to(dtype),
+            dv.view(B, NH, S, DV).to(dtype),
+            d_i.view(shape).to(gate_dtype),
+            d_f.view(shape).to(gate_dtype),
+        ]
+        if has_init:
+            d_m0 = (dc0 * c0f).sum((-2, -1)) + (dn0 * n0f).sum(-1) + (d_m * from_init).sum(-1)
+            grads += [dc0.view(B, NH, DK, DV), dn0.view(B, NH, DK), d_m0.view(B, NH, 1)]
+        else:
+            grads += [None, None, None]
+        return (*grads, None, None, None)
+
+
+def mlstm_chunkwise_triton(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    initial_state: mLSTMState | None = None,
+    return_last_state: bool = False,
+    chunk_size: int = 64,
+    eps: float = 1e-6,
+) -> tuple[torch.Tensor, mLSTMState | None]:
+    """Chunkwise mLSTM on Triton kernels; returns ``(h, state or None)``.
+
+    Parameters
+    ----------
+    q, k : torch.Tensor
+        ``[B, NH, S, DK]`` (float32, float16 or bfloat16; ``DK <= 256``).
+    v : torch.Tensor
+        ``[B, NH, S, DV]`` (``DV <= 512``).
+    i, f : torch.Tensor
+        ``[B, NH, S]`` input- and forget-gate pre-activations.
+    initial_state : mLSTMState, optional
+        ``(c, n, m)`` to continue from (float32); zeros when omitted.
+    return_last_state : bool
+        Also return the final state (float32).
+    chunk_size : int
+        Chunk length (rounded to a power of two in [16, 128], and not above the padded length).
+    eps : float
+        Added to the normaliser.
+
+    Examples
+    --------
+    Runs on a CUDA device, or on the CPU under ``TRITON_INTERPRET=1``:
+
+    >>> import torch
+    >>> from xlstm_ts.kernels.mlstm import mlstm_chunkwise_native
+    >>> if torch.cuda.is_available():
+    ...     q = k = v = torch.randn(1, 2, 100, 64, device="cuda")
+    ...     i = f = torch.randn(1, 2, 100, device="cuda")
+    ...     h, _ = mlstm_chunkwise_triton(q, k, v, i, f)
+    ...     h_ref, _ = mlstm_chunkwise_native(q, k, v, i, f)
+    ...     assert torch.allclose(h, h_ref, atol=1e-4)
+    """
+    B, NH, S, DK = q.shape
+    DV = v.shape[-1]
+    if q.dtype not in _MODES:
+        raise TypeError(f"chunkwise--triton takes float32, float16 or bfloat16 inputs; got {q.dtype}.")
+    if DK > MAX_DK or DV > MAX_DV:
+        raise ValueError(f"chunkwise--triton takes DK <= {MAX_DK} and DV <= {MAX_DV}; got DK={DK}, DV={DV}.")
+    if S == 0:
+        h = v.new_zeros(B, NH, 0, DV)
+        return h, (initial_state if return_last_state else None)
+    c0 = n0 = m0 = None
+    if initial_state is not None:
+        c0, n0, m0 = initial_state
+    tensors = (q, k, v, i, f) + ((c0, n0, m0) if c0 is not None else ())
+    save = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    h, c, n, m = _ChunkwiseTriton.apply(q, k, v, i, f, c0, n0, m0, chunk_size, eps, save)
+    return h, (mLSTMState(c, n, m) if return_last_state else None)
+
+
+__all__ = ["MAX_DK", "MAX_DV", "mlstm_chunkwise_triton"]
