@@ -43,7 +43,8 @@ def _launch(S: int, DK: int, DV: int, chunk_size: int) -> dict:
     L = min(_pow2(min(chunk_size, 128)), _pow2(S))
     BDV = min(_pow2(DV), 64 if BDK <= 128 else 32)
     warps = 4 if BDK <= 64 else 8
-    return dict(L=L, BDK=BDK, BDV=BDV, warps=warps, BDK_Q=min(BDK, 64), BDV_Q=min(_pow2(DV), 64))
+    tile_k, tile_v = min(BDK, 64), min(_pow2(DV), 64)  # memory tiles of the two recurrences
+    return dict(L=L, BDK=BDK, BDV=BDV, warps=warps, BDK_T=tile_k, BDV_T=tile_v)
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -54,13 +55,13 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
 class _ChunkwiseTriton(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, i, f, c0, n0, m0, chunk_size: int, eps: float, save: bool):
-        from ._triton.chunkwise_fwd import mlstm_chunkwise_fwd_kernel
+        from ._triton.chunkwise_fwd import mlstm_fwd_out_kernel, mlstm_fwd_states_kernel
 
         B, NH, S, DK = q.shape
         DV = v.shape[-1]
         BH = B * NH
         cfg = _launch(S, DK, DV, chunk_size)
-        L = cfg["L"]
+        L, mode = cfg["L"], _MODES[q.dtype]
         NC = -(-S // L)
         dev, f32 = q.device, torch.float32
         qf, kf, vf, i_f, f_f = (_flat(t) for t in (q, k, v, i, f))
@@ -71,24 +72,25 @@ class _ChunkwiseTriton(torch.autograd.Function):
             m0f = m0.reshape(BH).to(f32).contiguous()  # [B, NH, 1] -> [BH]
         else:
             c0f = n0f = m0f = torch.empty(0, device=dev, dtype=f32)
-        h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
-        m_out = torch.empty(BH, S, device=dev, dtype=f32)
-        qn = torch.empty(BH, S, device=dev, dtype=f32)
+        # chunk-entry memories: bfloat16 inputs multiply them in bfloat16 anyway, so they are kept in it
+        c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=torch.bfloat16 if mode == 2 else f32)
+        n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
+        m_s = torch.empty(BH, NC, device=dev, dtype=f32)
         c_t = torch.empty(BH, DK, DV, device=dev, dtype=f32)
         n_t = torch.empty(BH, DK, device=dev, dtype=f32)
         m_t = torch.empty(BH, device=dev, dtype=f32)
-        if save:
-            c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=f32)
-            n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
-            m_s = torch.empty(BH, NC, device=dev, dtype=f32)
-        else:
-            c_s = n_s = m_s = torch.empty(0, device=dev, dtype=f32)
-        grid = (-(-DV // cfg["BDV"]), BH)
-        mlstm_chunkwise_fwd_kernel[grid](
-            qf, kf, vf, i_f, f_f, c0f, n0f, m0f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s,
-            S, DK, DV, NC, 1.0 / math.sqrt(DK), eps,
-            L=L, BDK=cfg["BDK"], BDV=cfg["BDV"], HAS_INIT=has_init, SAVE_STATES=save,
-            MODE=_MODES[q.dtype], num_warps=cfg["warps"],
+        grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
+        mlstm_fwd_states_kernel[grid](
+            kf, vf, i_f, f_f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC,
+            L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, num_warps=4,
+        )  # fmt: skip
+        h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
+        m_out = torch.empty(BH, S, device=dev, dtype=f32)
+        qn = torch.empty(BH, S, device=dev, dtype=f32)
+        grid = (-(-DV // cfg["BDV"]), NC, BH)
+        mlstm_fwd_out_kernel[grid](
+            qf, kf, vf, i_f, f_f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, 1.0 / math.sqrt(DK), eps,
+            L=L, BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
         )  # fmt: skip
         if save:
             ctx.save_for_backward(qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f)
@@ -102,7 +104,11 @@ class _ChunkwiseTriton(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dh, dc_t, dn_t, dm_t):
-        from ._triton.chunkwise_bwd import mlstm_chunkwise_bwd_dkdv_kernel, mlstm_chunkwise_bwd_dq_kernel
+        from ._triton.chunkwise_bwd import (
+            mlstm_bwd_dstates_kernel,
+            mlstm_chunkwise_bwd_dkdv_kernel,
+            mlstm_chunkwise_bwd_dq_kernel,
+        )
 
         qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f = ctx.saved_tensors
         B, NH, S, DK, DV, NC, cfg, eps, has_init, dtype, gate_dtype = ctx.meta
@@ -119,23 +125,29 @@ class _ChunkwiseTriton(torch.autograd.Function):
         rho = -(dh.float() * h.float()).sum(-1) / den
         eta = torch.where(qn.abs() > floor, rho * torch.sign(qn), torch.zeros_like(rho)).contiguous()
 
+        mode = _MODES[dtype]
         dq = torch.empty(BH, S, DK, device=dev, dtype=f32)
-        grid_q = (-(-DK // cfg["BDK_Q"]), NC, BH)
-        mlstm_chunkwise_bwd_dq_kernel[grid_q](
-            kf, vf, i_f, f_f, dh, den, eta, m_out, c_s, n_s, m_s, dq,
+        mlstm_chunkwise_bwd_dq_kernel[(-(-DK // cfg["BDK_T"]), NC, BH)](
+            kf, vf, i_f, f_f, dh, den, eta, m_out, c_s, n_s, m_s, dq, S, DK, DV, NC, scale,
+            L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], MODE=mode, num_warps=cfg["warps"],
+        )  # fmt: skip
+        d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
+        dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
+        mb_s = torch.empty(BH, NC, device=dev, dtype=f32)
+        dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
+        dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
+        mlstm_bwd_dstates_kernel[(-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)](
+            qf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
             S, DK, DV, NC, scale,
-            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=_MODES[dtype], num_warps=cfg["warps"],
+            L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
+            MODE=mode, num_warps=4,
         )  # fmt: skip
         n_vb = -(-DV // cfg["BDV"])
         dk_parts = torch.empty(n_vb, BH, S, DK, device=dev, dtype=f32)
         dv = torch.empty(BH, S, DV, device=dev, dtype=f32)
-        dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-        dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-        mlstm_chunkwise_bwd_dkdv_kernel[(n_vb, BH)](
-            qf, kf, vf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, dk_parts, dv, dc0, dn0,
-            S, DK, DV, NC, scale,
-            L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
-            MODE=_MODES[dtype], num_warps=cfg["warps"],
+        mlstm_chunkwise_bwd_dkdv_kernel[(n_vb, NC, BH)](
+            qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk_parts, dv, S, DK, DV, NC, scale,
+            L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
         )  # fmt: skip
         dk = dk_parts.sum(0) if n_vb > 1 else dk_parts[0]
 

@@ -43,9 +43,9 @@ def make_inputs(B, NH, S, DK, DV, dtype=torch.float64, seed=0, gate_scale=3.0, s
 
 def _loss(h, state, seed=1):
     g = torch.Generator().manual_seed(seed)
-    total = (h.double() * torch.randn(h.shape, generator=g, dtype=torch.float64)).sum()
+    total = (h.double() * torch.randn(h.shape, generator=g, dtype=torch.float64).to(h.device)).sum()
     for t in state:
-        total = total + (t.double() * torch.randn(t.shape, generator=g, dtype=torch.float64)).sum()
+        total = total + (t.double() * torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.device)).sum()
     return total
 
 

@@ -53,7 +53,8 @@ SHAPES = [
     pytest.param(1, 2, 65, 16, 16, 16, id="S65"),
     pytest.param(2, 1, 93, 8, 24, 32, id="S93-DK<DV"),
     pytest.param(1, 2, 40, 33, 7, 64, id="S<chunk-DK33"),
-    pytest.param(1, 1, 70, 24, 40, 16, id="S70-DV-two-blocks"),
+    pytest.param(1, 1, 70, 24, 40, 16, id="S70"),
+    pytest.param(1, 1, 50, 80, 70, 16, id="S50-two-memory-tiles-each-way"),
 ]
 
 

@@ -136,7 +136,7 @@ def test_step_matches_float64_reference(B, NH, DK, DV, dtype, state):
 def test_many_value_blocks(monkeypatch, B, NH, DK, DV):
     """A small tile target splits DV over several column blocks (the last one partial)."""
     monkeypatch.setattr(step_mod, "_TILE_ELEMENTS", 64)
-    block_dk, block_dv, _ = step_mod._launch_config(DK, DV)
+    block_dk, block_dv, _ = step_mod._launch_config(DK, DV, B * NH, 1)
     assert block_dk >= 16 and block_dv == 4
     inputs, init = to_device(*make_step(B, NH, DK, DV, state="rand", seed=3))
     h, new_state = mlstm_step_triton(*inputs, init)

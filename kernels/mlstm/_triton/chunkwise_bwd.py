@@ -15,8 +15,11 @@ carried backwards over the chunks (for ``dk``, ``dv``): ``D`` is the gradient wi
 at most 1.  The gate and stabiliser gradients are cheap reductions done by the wrapper in PyTorch.
 
 * :func:`mlstm_chunkwise_bwd_dq_kernel`: grid ``(DK blocks, chunks, BH)``, no sequential dependency.
-* :func:`mlstm_chunkwise_bwd_dkdv_kernel`: grid ``(DV blocks, BH)``, chunks from last to first.  Each
-  program writes ``dv`` for its value block and a partial ``dk`` (summed over value blocks by the wrapper).
+* :func:`mlstm_bwd_dstates_kernel`: grid ``(DK blocks, DV blocks, BH)``, chunks from last to first; writes
+  the memory gradient at the end of every chunk (and the initial-state gradients).
+* :func:`mlstm_chunkwise_bwd_dkdv_kernel`: grid ``(DV blocks, chunks, BH)``, no sequential dependency.
+  Each program writes ``dv`` for its value block and a partial ``dk`` (summed over value blocks by the
+  wrapper).
 """
 
 from __future__ import annotations
@@ -24,17 +27,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from ._common import dot_in, dot_wide, logsigmoid
-
-
-@triton.jit
-def _chunk_gates(IG, FG, bh, t, mask_t, S):
-    """Input gates (``-inf`` past the end), in-chunk running log decay ``b`` and its total ``g``."""
-    ig = tl.load(IG + bh * S + t, mask=mask_t, other=0.0).to(tl.float32)
-    fg = tl.load(FG + bh * S + t, mask=mask_t, other=0.0).to(tl.float32)
-    ig = tl.where(mask_t, ig, float("-inf"))
-    logf = tl.where(mask_t, logsigmoid(fg), 0.0)
-    return ig, tl.cumsum(logf, 0), tl.sum(logf, 0)
+from ._common import dot_in, dot_wide
+from .chunkwise_fwd import chunk_gates
 
 
 @triton.jit
@@ -79,7 +73,7 @@ def mlstm_chunkwise_bwd_dq_kernel(
         acc += dot_wide(g, tl.trans(c_prev), MODE)
         gv += dot_wide(g, tl.trans(v), MODE)
 
-    ig, b, _ = _chunk_gates(IG, FG, bh, t, mask_t, S)
+    ig, b, _ = chunk_gates(IG, FG, bh, t, mask_t, S)
     causal = offs_l[:, None] >= offs_l[None, :]
     log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))
     w = tl.exp(log_d - m_t[:, None])  # [L, L]
@@ -98,10 +92,11 @@ def mlstm_chunkwise_bwd_dq_kernel(
 
 
 @triton.jit
-def mlstm_chunkwise_bwd_dkdv_kernel(
-    Q, K, V, IG, FG, DH, DEN, ETA, M_OUT,  # inputs and forward statistics
+def mlstm_bwd_dstates_kernel(
+    Q, IG, FG, DH, DEN, ETA, M_OUT,  # inputs and forward statistics
     M_T, DC_T, DN_T, M0,  # final stabiliser, final-state gradients, initial stabiliser
-    DK_P, DV_OUT, DC0, DN0,  # outputs: partial dk [NVB, BH, S, DK], dv [BH, S, DV], initial-state grads
+    D_S, DN_S, MB_S,  # outputs: memory gradient at the end of each chunk, as exp(mb) * d
+    DC0, DN0,  # initial-state gradients (when HAS_INIT)
     S, DK, DV, NC, scale,
     L: tl.constexpr,
     BDK: tl.constexpr,
@@ -110,24 +105,24 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
     HAS_DFINAL: tl.constexpr,
     MODE: tl.constexpr,
 ):
-    pid_v = tl.program_id(0)
-    bh = tl.program_id(1).to(tl.int64)
-    BH = tl.num_programs(1)
-    first = pid_v == 0
+    pid_k = tl.program_id(0)
+    pid_v = tl.program_id(1)
+    bh = tl.program_id(2).to(tl.int64)
+    write_n = pid_v == 0
+    write_m = (pid_v == 0) & (pid_k == 0)
 
     offs_l = tl.arange(0, L)
-    offs_k = tl.arange(0, BDK)
+    offs_k = pid_k * BDK + tl.arange(0, BDK)
     offs_v = pid_v * BDV + tl.arange(0, BDV)
     mask_k = offs_k < DK
     mask_v = offs_v < DV
-    causal = offs_l[:, None] >= offs_l[None, :]
-    state_off = bh * DK * DV + offs_k[:, None] * DV + offs_v[None, :]
-    state_mask = mask_k[:, None] & mask_v[None, :]
+    tile = offs_k[:, None] * DV + offs_v[None, :]
+    tile_mask = mask_k[:, None] & mask_v[None, :]
 
     # gradient of the unstabilised memory at the end of the sequence: exp(mb) * d_c
     mb = -tl.load(M_T + bh + tl.arange(0, 1))  # [1]
     if HAS_DFINAL:
-        d_c = tl.load(DC_T + state_off, mask=state_mask, other=0.0)
+        d_c = tl.load(DC_T + bh * DK * DV + tile, mask=tile_mask, other=0.0)
         d_n = tl.load(DN_T + bh * DK + offs_k, mask=mask_k, other=0.0)
     else:
         d_c = tl.zeros([BDK, BDV], dtype=tl.float32)
@@ -135,36 +130,22 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
 
     for rev in range(NC):
         ci = NC - 1 - rev
+        chunk = bh * NC + ci
+        tl.store(D_S + chunk * DK * DV + tile, d_c.to(D_S.dtype.element_ty), mask=tile_mask)
+        if write_n:
+            tl.store(DN_S + chunk * DK + offs_k, d_n, mask=mask_k)
+        if write_m:
+            tl.store(MB_S + chunk + tl.arange(0, 1), mb)
+
         t = ci * L + offs_l
         mask_t = t < S
-        row_k = bh * S * DK + t[:, None] * DK + offs_k[None, :]
-        mask_tk = mask_t[:, None] & mask_k[None, :]
-        q = tl.load(Q + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
-        k = tl.load(K + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
-        row_v = bh * S * DV + t[:, None] * DV + offs_v[None, :]
-        mask_tv = mask_t[:, None] & mask_v[None, :]
-        v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
+        q = tl.load(Q + bh * S * DK + t[:, None] * DK + offs_k[None, :], mask=mask_t[:, None] & mask_k[None, :], other=0.0)
         den = tl.load(DEN + bh * S + t, mask=mask_t, other=1.0)
         eta = tl.load(ETA + bh * S + t, mask=mask_t, other=0.0)
         m_t = tl.load(M_OUT + bh * S + t, mask=mask_t, other=float("inf"))  # no weight past the end
-        g = tl.load(DH + row_v, mask=mask_tv, other=0.0).to(tl.float32) / den[:, None]  # [L, BDV]
-
-        ig, b, g_tot = _chunk_gates(IG, FG, bh, t, mask_t, S)
-        log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))
-        w = tl.exp(log_d - m_t[:, None])  # [L(t), L(j)]
-        p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
-        gv = dot_wide(g, tl.trans(v), MODE)  # [L, L]
-        e_j = tl.exp(g_tot - b + ig + mb)  # [L] weight of key j in the memory gradient from later steps
-
-        d_v = dot_wide(tl.trans(p), g, MODE) + e_j[:, None] * dot_wide(k, d_c, MODE)  # [L, BDV]
-        tl.store(DV_OUT + row_v, d_v, mask=mask_tv)
-        d_kw = gv * w
-        if first:
-            d_kw += eta[:, None] * w
-        d_k = dot_wide(tl.trans(d_kw), q, MODE) * scale + e_j[:, None] * dot_wide(v, tl.trans(d_c), MODE)
-        if first:
-            d_k += e_j[:, None] * d_n[None, :]
-        tl.store(DK_P + pid_v.to(tl.int64) * BH * S * DK + row_k, d_k, mask=mask_tk)
+        g = tl.load(DH + bh * S * DV + t[:, None] * DV + offs_v[None, :], mask=mask_t[:, None] & mask_v[None, :], other=0.0)
+        g = g.to(tl.float32) / den[:, None]  # [L, BDV]
+        _, b, g_tot = chunk_gates(IG, FG, bh, t, mask_t, S)
 
         # move the memory gradient to the start of the chunk
         u = tl.where(mask_t, b - m_t, float("-inf"))  # [L]
@@ -176,10 +157,79 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
         mb = m_new
 
     if HAS_INIT:
-        factor = tl.exp(tl.load(M0 + bh + tl.arange(0, 1)) + mb)  # [1]
-        tl.store(DC0 + state_off, d_c * factor[:, None], mask=state_mask)
-        if first:
+        factor = tl.exp(tl.load(M0 + bh + tl.arange(0, 1)) + mb)  # [1], at most 1
+        tl.store(DC0 + bh * DK * DV + tile, d_c * factor[:, None], mask=tile_mask)
+        if write_n:
             tl.store(DN0 + bh * DK + offs_k, d_n * factor, mask=mask_k)
 
 
-__all__ = ["mlstm_chunkwise_bwd_dkdv_kernel", "mlstm_chunkwise_bwd_dq_kernel", "triton"]
+@triton.jit
+def mlstm_chunkwise_bwd_dkdv_kernel(
+    Q, K, V, IG, FG, DH, DEN, ETA, M_OUT,  # inputs and forward statistics
+    D_S, DN_S, MB_S,  # memory gradient at the end of each chunk
+    DK_P, DV_OUT,  # outputs: partial dk [NVB, BH, S, DK], dv [BH, S, DV] (float32)
+    S, DK, DV, NC, scale,
+    L: tl.constexpr,
+    BDK: tl.constexpr,
+    BDV: tl.constexpr,
+    MODE: tl.constexpr,
+):
+    pid_v = tl.program_id(0)
+    ci = tl.program_id(1).to(tl.int64)
+    bh = tl.program_id(2).to(tl.int64)
+    BH = tl.num_programs(2)
+    first = pid_v == 0
+    chunk = bh * NC + ci
+
+    offs_l = tl.arange(0, L)
+    t = ci * L + offs_l
+    mask_t = t < S
+    offs_k = tl.arange(0, BDK)
+    offs_v = pid_v * BDV + tl.arange(0, BDV)
+    mask_k = offs_k < DK
+    mask_v = offs_v < DV
+    causal = offs_l[:, None] >= offs_l[None, :]
+
+    row_k = bh * S * DK + t[:, None] * DK + offs_k[None, :]
+    mask_tk = mask_t[:, None] & mask_k[None, :]
+    q = tl.load(Q + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
+    k = tl.load(K + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
+    row_v = bh * S * DV + t[:, None] * DV + offs_v[None, :]
+    mask_tv = mask_t[:, None] & mask_v[None, :]
+    v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
+    den = tl.load(DEN + bh * S + t, mask=mask_t, other=1.0)
+    eta = tl.load(ETA + bh * S + t, mask=mask_t, other=0.0)
+    m_t = tl.load(M_OUT + bh * S + t, mask=mask_t, other=float("inf"))  # no weight past the end
+    g = tl.load(DH + row_v, mask=mask_tv, other=0.0).to(tl.float32) / den[:, None]  # [L, BDV]
+    d_c = tl.load(
+        D_S + chunk * DK * DV + offs_k[:, None] * DV + offs_v[None, :],
+        mask=mask_k[:, None] & mask_v[None, :],
+        other=0.0,
+    )  # [BDK, BDV]
+    mb = tl.load(MB_S + chunk + tl.arange(0, 1))  # [1]
+
+    ig, b, g_tot = chunk_gates(IG, FG, bh, t, mask_t, S)
+    log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))
+    w = tl.exp(log_d - m_t[:, None])  # [L(t), L(j)]
+    p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
+    gv = dot_wide(g, tl.trans(v), MODE)  # [L, L]
+    e_j = tl.exp(g_tot - b + ig + mb)  # [L] weight of key j in the memory gradient from later steps
+
+    d_v = dot_wide(tl.trans(p), g, MODE) + e_j[:, None] * dot_wide(k, d_c, MODE)  # [L, BDV]
+    tl.store(DV_OUT + row_v, d_v, mask=mask_tv)
+    d_kw = gv * w
+    if first:
+        d_kw += eta[:, None] * w
+    d_k = dot_wide(tl.trans(d_kw), q, MODE) * scale + e_j[:, None] * dot_wide(v, tl.trans(d_c), MODE)
+    if first:
+        d_n = tl.load(DN_S + chunk * DK + offs_k, mask=mask_k, other=0.0)  # [BDK]
+        d_k += e_j[:, None] * d_n[None, :]
+    tl.store(DK_P + pid_v.to(tl.int64) * BH * S * DK + row_k, d_k, mask=mask_tk)
+
+
+__all__ = [
+    "mlstm_bwd_dstates_kernel",
+    "mlstm_chunkwise_bwd_dkdv_kernel",
+    "mlstm_chunkwise_bwd_dq_kernel",
+    "triton",
+]
