@@ -178,9 +178,10 @@ def test_registry_picks_triton_on_cuda_only_for_shapes_it_takes():
 
 # ------------------------------------------------------------------------------------------------ GPU sweep
 # Tolerances of the GPU sweep against the float64 reference (relative norm error; outputs / gradients).
-# float32 runs exact float32 products; float16 and bfloat16 round the operands of every product to
-# 11 and 8 significant bits.
-GPU_TOL = {torch.float32: (1e-5, 1e-4), torch.float16: (5e-3, 2e-2), torch.bfloat16: (3e-2, 8e-2)}
+# float32 runs exact float32 products (its outputs are 1e-5 off at DK = 256 on an H100, where the
+# interpreter gives 1e-6: the GPU's exp and log are less exact than numpy's); float16 and bfloat16 round
+# the operands of every product to 11 and 8 significant bits.
+GPU_TOL = {torch.float32: (5e-5, 1e-4), torch.float16: (5e-3, 2e-2), torch.bfloat16: (3e-2, 8e-2)}
 
 
 def _poison_cuda_cache() -> None:
