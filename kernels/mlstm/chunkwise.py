@@ -44,7 +44,8 @@ def _launch(S: int, DK: int, DV: int, chunk_size: int) -> dict:
     BDV = min(_pow2(DV), 64 if BDK <= 128 else 32)
     warps = 4 if BDK <= 64 else 8
     tile_k, tile_v = min(BDK, 64), min(_pow2(DV), 64)  # memory tiles of the two recurrences
-    return dict(L=L, BDK=BDK, BDV=BDV, warps=warps, BDK_T=tile_k, BDV_T=tile_v)
+    out_v = min(_pow2(DV), 128 if BDK <= 128 else 64)  # value block of the output kernel
+    return dict(L=L, BDK=BDK, BDV=BDV, BDV_O=out_v, warps=warps, BDK_T=tile_k, BDV_T=tile_v)
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -87,10 +88,10 @@ class _ChunkwiseTriton(torch.autograd.Function):
         h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
         m_out = torch.empty(BH, S, device=dev, dtype=f32)
         qn = torch.empty(BH, S, device=dev, dtype=f32)
-        grid = (-(-DV // cfg["BDV"]), NC, BH)
+        grid = (-(-DV // cfg["BDV_O"]), NC, BH)
         mlstm_fwd_out_kernel[grid](
             qf, kf, vf, i_f, f_f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, 1.0 / math.sqrt(DK), eps,
-            L=L, BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
+            L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, num_warps=cfg["warps"],
         )  # fmt: skip
         if save:
             ctx.save_for_backward(qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f)
@@ -119,16 +120,15 @@ class _ChunkwiseTriton(torch.autograd.Function):
         dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
         dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
 
-        # normaliser: den = max(|qn|, exp(-m)) + eps; d loss/d den = rho; d loss/d qn = eta
-        floor = torch.exp(-m_out)
-        den = torch.maximum(qn.abs(), floor) + eps  # [BH, S]
-        rho = -(dh.float() * h.float()).sum(-1) / den
-        eta = torch.where(qn.abs() > floor, rho * torch.sign(qn), torch.zeros_like(rho)).contiguous()
-
         mode = _MODES[dtype]
-        dq = torch.empty(BH, S, DK, device=dev, dtype=f32)
-        mlstm_chunkwise_bwd_dq_kernel[(-(-DK // cfg["BDK_T"]), NC, BH)](
-            kf, vf, i_f, f_f, dh, den, eta, m_out, c_s, n_s, m_s, dq, S, DK, DV, NC, scale,
+        n_kb = -(-DK // cfg["BDK_T"])
+        dq = torch.empty(BH, S, DK, device=dev, dtype=dtype)
+        den = torch.empty(BH, S, device=dev, dtype=f32)
+        rho = torch.empty(BH, S, device=dev, dtype=f32)
+        eta = torch.empty(BH, S, device=dev, dtype=f32)
+        qdq = torch.empty(n_kb, BH, S, device=dev, dtype=f32)
+        mlstm_chunkwise_bwd_dq_kernel[(n_kb, NC, BH)](
+            qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
             L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], MODE=mode, num_warps=cfg["warps"],
         )  # fmt: skip
         d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
@@ -136,24 +136,22 @@ class _ChunkwiseTriton(torch.autograd.Function):
         mb_s = torch.empty(BH, NC, device=dev, dtype=f32)
         dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
         dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-        mlstm_bwd_dstates_kernel[(-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)](
+        mlstm_bwd_dstates_kernel[(n_kb, -(-DV // cfg["BDV_T"]), BH)](
             qf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
             S, DK, DV, NC, scale,
             L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
             MODE=mode, num_warps=4,
         )  # fmt: skip
-        n_vb = -(-DV // cfg["BDV"])
-        dk_parts = torch.empty(n_vb, BH, S, DK, device=dev, dtype=f32)
-        dv = torch.empty(BH, S, DV, device=dev, dtype=f32)
-        mlstm_chunkwise_bwd_dkdv_kernel[(n_vb, NC, BH)](
-            qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk_parts, dv, S, DK, DV, NC, scale,
+        dk = torch.empty(BH, S, DK, device=dev, dtype=dtype)
+        dv = torch.empty(BH, S, DV, device=dev, dtype=dtype)
+        kdk = torch.empty(BH, S, device=dev, dtype=f32)
+        mlstm_chunkwise_bwd_dkdv_kernel[(NC, BH)](
+            qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk, dv, kdk, S, DK, DV, NC, scale,
             L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
         )  # fmt: skip
-        dk = dk_parts.sum(0) if n_vb > 1 else dk_parts[0]
-
         # gate and stabiliser gradients: O(S) reductions per head
-        key_side = (kf.float() * dk).sum(-1)  # B_j, [BH, S]
-        d_cum = (qf.float() * dq).sum(-1) - key_side  # dF_t = A_t - B_t
+        key_side = kdk  # B_j, [BH, S]
+        d_cum = qdq.sum(0) - key_side  # dF_t = A_t - B_t
         d_i = key_side
         d_m = eps * rho  # d loss / d m_t through the outputs
         if has_dfinal:
@@ -176,9 +174,9 @@ class _ChunkwiseTriton(torch.autograd.Function):
 
         shape = (B, NH, S)
         grads = [
-            dq.view(B, NH, S, DK).to(dtype),
-            dk.view(B, NH, S, DK).to(dtype),
-            dv.view(B, NH, S, DV).to(dtype),
+            dq.view(B, NH, S, DK),
+            dk.view(B, NH, S, DK),
+            dv.view(B, NH, S, DV),
             d_i.view(shape).to(gate_dtype),
             d_f.view(shape).to(gate_dtype),
         ]
