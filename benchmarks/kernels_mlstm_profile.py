@@ -7,12 +7,17 @@ Run on a CUDA machine from the repository root (after ``pip install --no-deps -e
 
 For each shape it runs forward+backward (bf16) a few times under the profiler and prints the CUDA time
 of every kernel per iteration, largest first, so that the Triton kernels and the PyTorch glue around them
-can be told apart.
+can be told apart.  ``--configs`` takes a JSON list of launch-parameter overrides (see ``_launch`` in
+kernels/mlstm/chunkwise.py) and prints one line per configuration, which is how the launch heuristics
+were chosen::
+
+    python benchmarks/kernels_mlstm_profile.py --configs '[{}, {"BDK_Q": 64}, {"warps_T": 8}]'
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 
 SHAPES = [(128, 4, 512, 64, 64), (8, 16, 2048, 128, 128), (4, 8, 4096, 128, 128), (2, 8, 8192, 256, 512)]
 
@@ -21,12 +26,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shapes", default="0,1,2,3", help="comma-separated indices into the shape list")
     p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--configs", help="JSON list of launch overrides; one summary line each")
     a = p.parse_args()
+
+    import os
 
     import torch
     from torch.profiler import ProfilerActivity, profile
 
     from xlstm_ts.kernels import mlstm_sequence
+    from xlstm_ts.kernels.mlstm.chunkwise import LAUNCH_ENV
 
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA device")
@@ -46,20 +55,36 @@ def main() -> None:
             h, _ = mlstm_sequence(*leaves, kernel="chunkwise--triton")
             h.backward(dh)
 
-        for _ in range(3):
+        configs = json.loads(a.configs) if a.configs else [None]
+        for config in configs:
+            if config is not None:
+                os.environ[LAUNCH_ENV] = json.dumps(config)
+            try:
+                rows, total = profile_once(step, a.iters, torch, profile, ProfilerActivity)
+            except Exception as err:  # a configuration that does not compile (e.g. out of shared memory)
+                print(f"{SHAPES[idx]} {json.dumps(config)}: failed: {type(err).__name__}: {str(err)[:120]}")
+                continue
+            if config is None:
+                print(f"\n## shape {SHAPES[idx]}: {total:.3f} ms of kernels per forward+backward")
+                for name, per, count in rows[:14]:
+                    print(f"{per:8.3f} ms  {count:3d}x  {name[:90]}")
+            else:
+                ours = " ".join(f"{n.replace('mlstm_', '').replace('_kernel', '')}={t:.3f}" for n, t, _ in rows if "mlstm" in n)
+                print(f"{SHAPES[idx]} {json.dumps(config)}: total {total:.3f} ms | {ours}", flush=True)
+
+
+def profile_once(step, iters, torch, profile, activity):
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    with profile(activities=[activity.CUDA]) as prof:
+        for _ in range(iters):
             step()
         torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            for _ in range(a.iters):
-                step()
-            torch.cuda.synchronize()
-        rows = [e for e in prof.key_averages() if e.device_type.name == "CUDA" or getattr(e, "self_device_time_total", 0)]
-        rows.sort(key=lambda e: -e.self_device_time_total)
-        total = sum(e.self_device_time_total for e in rows) / a.iters / 1000
-        print(f"\n## shape {SHAPES[idx]}: {total:.3f} ms of kernels per forward+backward")
-        for e in rows[:14]:
-            per = e.self_device_time_total / a.iters / 1000
-            print(f"{per:8.3f} ms  {e.count // a.iters:3d}x  {e.key[:90]}")
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    events.sort(key=lambda e: -e.self_device_time_total)
+    rows = [(e.key, e.self_device_time_total / iters / 1000, e.count // iters) for e in events]
+    return rows, sum(r[1] for r in rows)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ gradients (``O(S)`` work per head) run here in PyTorch:
 
 from __future__ import annotations
 
+import json
 import math
+import os
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +33,8 @@ from ..states import mLSTMState
 #: Largest head dims the Triton kernels take (registers hold a ``DK x block`` tile of the memory).
 MAX_DK, MAX_DV = 256, 512
 _MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+#: Environment variable with a JSON object overriding launch parameters (for benchmarks/kernels_mlstm_profile.py).
+LAUNCH_ENV = "XLSTM_TS_MLSTM_LAUNCH"
 
 
 def _pow2(x: int, least: int = 16) -> int:
@@ -45,7 +49,12 @@ def _launch(S: int, DK: int, DV: int, chunk_size: int) -> dict:
     warps = 4 if BDK <= 64 else 8
     tile_k, tile_v = min(BDK, 64), min(_pow2(DV), 64)  # memory tiles of the two recurrences
     out_v = min(_pow2(DV), 128 if BDK <= 128 else 64)  # value block of the output kernel
-    return dict(L=L, BDK=BDK, BDV=BDV, BDV_O=out_v, warps=warps, BDK_T=tile_k, BDV_T=tile_v)
+    cfg = dict(L=L, BDK=BDK, BDV=BDV, BDV_O=out_v, warps=warps, BDK_T=tile_k, BDV_T=tile_v, warps_T=4)
+    cfg["BDK_Q"] = min(BDK, 128)  # key block of the dq kernel
+    override = os.environ.get(LAUNCH_ENV)  # benchmarking hook: JSON of entries to replace
+    if override:
+        cfg.update(json.loads(override))
+    return cfg
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -83,7 +92,7 @@ class _ChunkwiseTriton(torch.autograd.Function):
         grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
         mlstm_fwd_states_kernel[grid](
             kf, vf, i_f, f_f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC,
-            L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, num_warps=4,
+            L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, num_warps=cfg["warps_T"],
         )  # fmt: skip
         h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
         m_out = torch.empty(BH, S, device=dev, dtype=f32)
@@ -121,7 +130,7 @@ class _ChunkwiseTriton(torch.autograd.Function):
         dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
 
         mode = _MODES[dtype]
-        n_kb = -(-DK // cfg["BDK_T"])
+        n_kb = -(-DK // cfg["BDK_Q"])
         dq = torch.empty(BH, S, DK, device=dev, dtype=dtype)
         den = torch.empty(BH, S, device=dev, dtype=f32)
         rho = torch.empty(BH, S, device=dev, dtype=f32)
@@ -129,18 +138,18 @@ class _ChunkwiseTriton(torch.autograd.Function):
         qdq = torch.empty(n_kb, BH, S, device=dev, dtype=f32)
         mlstm_chunkwise_bwd_dq_kernel[(n_kb, NC, BH)](
             qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
-            L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], MODE=mode, num_warps=cfg["warps"],
+            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_T"], MODE=mode, num_warps=cfg["warps"],
         )  # fmt: skip
         d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
         dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
         mb_s = torch.empty(BH, NC, device=dev, dtype=f32)
         dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
         dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-        mlstm_bwd_dstates_kernel[(n_kb, -(-DV // cfg["BDV_T"]), BH)](
+        mlstm_bwd_dstates_kernel[(-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)](
             qf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
             S, DK, DV, NC, scale,
             L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
-            MODE=mode, num_warps=4,
+            MODE=mode, num_warps=cfg["warps_T"],
         )  # fmt: skip
         dk = torch.empty(BH, S, DK, device=dev, dtype=dtype)
         dv = torch.empty(BH, S, DV, device=dev, dtype=dtype)
