@@ -21,6 +21,7 @@ gradients (``O(S)`` work per head) run here in PyTorch:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -41,19 +42,32 @@ def _pow2(x: int, least: int = 16) -> int:
     return max(least, 1 << (max(1, x) - 1).bit_length())
 
 
-def _launch(S: int, DK: int, DV: int, chunk_size: int) -> dict:
-    """Tile sizes and warps, chosen by measured heuristics (see docs/benchmarks.md); never autotuned."""
+@functools.cache
+def _sm_count(device: torch.device) -> int:
+    if device.type != "cuda":
+        return 132  # the interpreter: any number works, take an H100's
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.device) -> dict:
+    """Tile sizes, warps and pipelining depth, by heuristics measured on an H100 (never autotuned).
+
+    The sweeps behind them are in docs/benchmarks.md (``benchmarks/kernels_mlstm_profile.py --configs``).
+    """
     BDK = _pow2(DK)
     L = min(_pow2(min(chunk_size, 128)), _pow2(S))
-    BDV = min(_pow2(DV), 64 if BDK <= 128 else 32)
-    warps = 4 if BDK <= 64 else 8
-    tile_k, tile_v = min(BDK, 64), min(_pow2(DV), 64)  # memory tiles of the two recurrences
-    out_v = min(_pow2(DV), 128 if BDK <= 128 else 64)  # value block of the output kernel
-    cfg = dict(L=L, BDK=BDK, BDV=BDV, BDV_O=out_v, warps=warps, BDK_T=tile_k, BDV_T=tile_v, warps_T=4)
-    cfg["BDK_Q"] = min(BDK, 128)  # key block of the dq kernel
-    cfg["warps_O"] = cfg["warps_Q"] = 4  # output and dq kernels: 4 warps measured faster than 8 at every shape
-    cfg["stages"] = 3  # software-pipelining depth of the dk/dv kernel's loop over value blocks
-    cfg["stages_T"] = 3  # the same for the two recurrences over chunks
+    cfg = dict(L=L, BDK=BDK)
+    # dk/dv kernel (full DK per program, loop over value blocks): 8 warps; at DK = 256 blocks of 64 values
+    # without pipelining (1.06 vs 1.21 ms at the largest benchmark shape)
+    cfg.update(BDV=min(_pow2(DV), 64), warps=4 if BDK <= 64 else 8, stages=3 if BDK <= 128 else 1)
+    # output and dq kernels: 4 warps measured faster than 8 at every shape
+    cfg.update(BDV_O=min(_pow2(DV), 128 if BDK <= 128 else 64), BDK_Q=min(BDK, 128), BDV_Q=min(_pow2(DV), 64))
+    cfg.update(warps_O=4, warps_Q=4)
+    # the two recurrences over chunks: [64, 128] memory tiles when that still gives ~1.5 programs per SM
+    # (their time is set by how many run at once), else [64, 64]; 4 warps
+    wide_v = min(_pow2(DV), 128)
+    wide = BH * -(-DK // 64) * -(-DV // wide_v) >= 1.5 * _sm_count(device)
+    cfg.update(BDK_T=min(BDK, 64), BDV_T=wide_v if wide else min(_pow2(DV), 64), warps_T=4, stages_T=3)
     override = os.environ.get(LAUNCH_ENV)  # benchmarking hook: JSON of entries to replace
     if override:
         cfg.update(json.loads(override))
@@ -73,7 +87,7 @@ class _ChunkwiseTriton(torch.autograd.Function):
         B, NH, S, DK = q.shape
         DV = v.shape[-1]
         BH = B * NH
-        cfg = _launch(S, DK, DV, chunk_size)
+        cfg = _launch(B * NH, S, DK, DV, chunk_size, q.device)
         L, mode = cfg["L"], _MODES[q.dtype]
         NC = -(-S // L)
         dev, f32 = q.device, torch.float32
@@ -142,7 +156,7 @@ class _ChunkwiseTriton(torch.autograd.Function):
         qdq = torch.empty(n_kb, BH, S, device=dev, dtype=f32)
         mlstm_chunkwise_bwd_dq_kernel[(n_kb, NC, BH)](
             qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
-            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_T"], MODE=mode, num_warps=cfg["warps_Q"],
+            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, num_warps=cfg["warps_Q"],
         )  # fmt: skip
         d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
         dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)

@@ -12,6 +12,8 @@ largest value, not element by element.  The native float32 kernel shows the same
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -232,3 +234,24 @@ def test_gpu_long_sequence_bf16_finite():
     h.float().square().mean().backward()
     assert torch.isfinite(h).all()
     assert all(torch.isfinite(t.grad).all() for t in leaves)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"BDV_T": 128, "BDV_O": 128}, {"BDK_T": 16, "BDV_T": 16, "BDK_Q": 16, "BDV_Q": 16, "BDV": 16}, {"L": 32}],
+    ids=["wide-memory-tiles", "small-tiles", "chunk32"],
+)
+def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
+    # the heuristics pick other tiles on a GPU (e.g. [64, 128] memory tiles when many heads run at once):
+    # every tiling must compute the same function
+    from xlstm_ts.kernels.mlstm.chunkwise import LAUNCH_ENV
+
+    inputs, init = make_inputs(1, 2, 70, 40, 72, state=True)
+    h_ref, st_ref, g_ref = _reference(inputs, init)
+    monkeypatch.setenv(LAUNCH_ENV, json.dumps(override))
+    h, st, g = _grads(_triton_fn(16), _to(inputs, torch.float32), mLSTMState(*_to(init, torch.float32)))
+    assert_close_rel(h, h_ref, 1e-5, "h")
+    for name, a, b in zip("cnm", st, st_ref, strict=True):
+        assert_close_rel(a, b, 1e-5, f"final state {name}")
+    for name, a, b in zip(GRAD_NAMES, g, g_ref, strict=True):
+        assert_close_rel(a, b, 1e-4, f"gradient {name}")
