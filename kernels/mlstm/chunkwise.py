@@ -49,7 +49,7 @@ def _sm_count(device: torch.device) -> int:
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.device) -> dict:
+def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.device, mode: int) -> dict:
     """Tile sizes, warps and pipelining depth, by heuristics measured on an H100 (never autotuned).
 
     The sweeps behind them are in docs/benchmarks.md (``benchmarks/kernels_mlstm_profile.py --configs``).
@@ -59,7 +59,9 @@ def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.de
     cfg = dict(L=L, BDK=BDK)
     # dk/dv kernel (full DK per program, loop over value blocks): 8 warps; at DK = 256 blocks of 64 values
     # without pipelining (1.06 vs 1.21 ms at the largest benchmark shape)
-    cfg.update(BDV=min(_pow2(DV), 64), warps=4 if BDK <= 64 else 8, stages=3 if BDK <= 128 else 1)
+    # (float32 operands double the shared memory of a stage: one stage only from DK = 128 up)
+    pipelined = BDK <= 64 or (BDK <= 128 and mode == 2)
+    cfg.update(BDV=min(_pow2(DV), 64), warps=4 if BDK <= 64 else 8, stages=3 if pipelined else 1)
     # output and dq kernels: 4 warps measured faster than 8 at every shape
     cfg.update(BDV_O=min(_pow2(DV), 128 if BDK <= 128 else 64), BDK_Q=min(BDK, 128), BDV_Q=min(_pow2(DV), 64))
     cfg.update(warps_O=4, warps_Q=4)
@@ -72,6 +74,25 @@ def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.de
     if override:
         cfg.update(json.loads(override))
     return cfg
+
+
+def _run(kernel, grid, *args, **meta) -> None:
+    """Launch ``kernel``; if it needs more shared memory than this GPU has, retry without software
+    pipelining, then with halved value blocks (``BDV``, which only sets a loop step in the kernels that
+    take this path), so that the heuristics above never make a shape fail on a smaller GPU."""
+    from triton.runtime.errors import OutOfResources
+
+    while True:
+        try:
+            kernel[grid](*args, **meta)
+            return
+        except OutOfResources:
+            if meta.get("num_stages", 3) > 1:
+                meta["num_stages"] = 1
+            elif meta.get("BDV", 0) > 16:
+                meta["BDV"] //= 2
+            else:
+                raise
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -87,7 +108,7 @@ class _ChunkwiseTriton(torch.autograd.Function):
         B, NH, S, DK = q.shape
         DV = v.shape[-1]
         BH = B * NH
-        cfg = _launch(B * NH, S, DK, DV, chunk_size, q.device)
+        cfg = _launch(B * NH, S, DK, DV, chunk_size, q.device, _MODES[q.dtype])
         L, mode = cfg["L"], _MODES[q.dtype]
         NC = -(-S // L)
         dev, f32 = q.device, torch.float32
@@ -154,7 +175,9 @@ class _ChunkwiseTriton(torch.autograd.Function):
         rho = torch.empty(BH, S, device=dev, dtype=f32)
         eta = torch.empty(BH, S, device=dev, dtype=f32)
         qdq = torch.empty(n_kb, BH, S, device=dev, dtype=f32)
-        mlstm_chunkwise_bwd_dq_kernel[(n_kb, NC, BH)](
+        _run(
+            mlstm_chunkwise_bwd_dq_kernel,
+            (n_kb, NC, BH),
             qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
             L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, num_warps=cfg["warps_Q"],
         )  # fmt: skip
@@ -172,7 +195,9 @@ class _ChunkwiseTriton(torch.autograd.Function):
         dk = torch.empty(BH, S, DK, device=dev, dtype=dtype)
         dv = torch.empty(BH, S, DV, device=dev, dtype=dtype)
         kdk = torch.empty(BH, S, device=dev, dtype=f32)
-        mlstm_chunkwise_bwd_dkdv_kernel[(NC, BH)](
+        _run(
+            mlstm_chunkwise_bwd_dkdv_kernel,
+            (NC, BH),
             qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk, dv, kdk, S, DK, DV, NC, scale,
             L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
             num_stages=cfg["stages"],
