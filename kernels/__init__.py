@@ -178,7 +178,7 @@ def slstm_sequence(
     """
     _check_slstm(x, recurrent_kernel, bias, seq=True)
     _check_slstm_state(initial_state, x)
-    spec = get_kernel("slstm", kernel, x.device, x.dtype)
+    spec = get_kernel("slstm", kernel, x.device, x.dtype, inputs=(x, recurrent_kernel, bias))
     if spec.form == "recurrent":
         h, state = spec.fn(x, recurrent_kernel, bias, initial_state)
         return h, state if return_last_state else None

@@ -32,6 +32,7 @@ REQUIRED_PACKAGES = (
     "xlstm_ts.kernels.mlstm",
     "xlstm_ts.kernels.mlstm._triton",
     "xlstm_ts.kernels.slstm",
+    "xlstm_ts.kernels.slstm._triton",
     "xlstm_ts.datasets",
 )
 REQUIRED_DATA = ("xlstm_ts/py.typed", "xlstm_ts/_version.py", "xlstm_ts/kernels/README.md")

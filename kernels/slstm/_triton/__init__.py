@@ -1,0 +1,1 @@
+"""Triton sLSTM kernels (@triton.jit code only), imported lazily by ``kernels/slstm/sequence.py``."""

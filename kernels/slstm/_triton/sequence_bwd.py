@@ -1,0 +1,171 @@
+"""Backward pass of the sLSTM over a whole sequence: one kernel walking the steps in reverse.
+
+Grid ``(ceil(B / BB), NH)`` as in the forward.  The program carries the gradients of the state leaving
+the step being processed (``dh`` from the next step's recurrent product, ``dc``, ``dn``, ``dm``; at the
+start those of the final state), recomputes the step's gate update from the saved raw pre-activations
+``G`` and the saved entering state ``ST`` (the same float32 code as the forward, so every comparison
+comes out the same), and produces:
+
+* ``draw`` ``[BB, 4, DH]``, the gradient of the raw pre-activations, which is also ``dx`` (written as
+  float32 to ``DX`` ``[B, S, NH, 4, DH]``; the wrapper sums it over batch and time for the bias);
+* ``dh_{t-1} = sum_g draw_g @ R_g^T``;
+* with ``ACC_DR``, ``dR_g += h_{t-1}^T @ draw_g``, kept in registers and written once per batch block to
+  ``DR`` ``[NBB, NH, DH, 4, DH]`` (the wrapper sums the blocks; without it the wrapper forms ``dR``
+  from ``DX`` and the saved states in one matrix product).
+
+The gradients are those autograd gives for the reference loop, ties included: ``torch.minimum`` and
+``torch.maximum`` send half the gradient to each side where their arguments are equal (and every step
+has at least one such tie, as ``m_t`` equals one of the two exponents), and ``where(n == 0, ...)`` sends
+the gradient of ``m_t`` only to the branch it took, none to ``n``.  The initial-state gradients end up
+in ``DINIT`` ``[4, B, NH, DH]`` (``h, c, n, m``).
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from .sequence_fwd import dot_wide, load_r, pointwise, sigmoid
+
+
+@triton.jit
+def clamp_weight(x):
+    # d min(x, 0) / dx as autograd gives it: 1 below zero, 1/2 at the tie, 0 above
+    return tl.where(x < 0.0, 1.0, tl.where(x == 0.0, 0.5, 0.0))
+
+
+@triton.jit
+def slstm_bwd_kernel(
+    R,  # recurrent kernel [NH, DH, 4, DH]
+    ST, G,  # saved by the forward
+    DH_OUT,  # gradient of the outputs [B, S, NH, DH]
+    DFINAL,  # gradient of the final state [4, B, NH, DH] (float32)
+    DX,  # gradient of the raw pre-activations [B, S, NH, 4, DH] (float32)
+    DR,  # per-block recurrent-kernel gradients [NBB, NH, DH, 4, DH] (written when ACC_DR)
+    DINIT,  # gradient of the initial state [4, B, NH, DH]
+    B, S, NH, DH,
+    BB: tl.constexpr,
+    BDH: tl.constexpr,
+    RESIDENT: tl.constexpr,
+    ACC_DR: tl.constexpr,
+    MODE: tl.constexpr,
+):  # fmt: skip
+    pid_b = tl.program_id(0)
+    hd = tl.program_id(1).to(tl.int64)
+    rows = pid_b * BB + tl.arange(0, BB)
+    cols = tl.arange(0, BDH)
+    mask_r = rows < B
+    mask_c = cols < DH
+    mask = mask_r[:, None] & mask_c[None, :]
+    rows64 = rows.to(tl.int64)
+
+    r_off = (hd * DH + cols[:, None]) * 4 * DH + cols[None, :]
+    r_mask = mask_c[:, None] & mask_c[None, :]
+    if RESIDENT:
+        r_i = load_r(R, r_off, r_mask, 0, DH)
+        r_f = load_r(R, r_off, r_mask, 1, DH)
+        r_z = load_r(R, r_off, r_mask, 2, DH)
+        r_o = load_r(R, r_off, r_mask, 3, DH)
+    if ACC_DR:
+        dr_i = tl.zeros([BDH, BDH], dtype=tl.float32)
+        dr_f = tl.zeros([BDH, BDH], dtype=tl.float32)
+        dr_z = tl.zeros([BDH, BDH], dtype=tl.float32)
+        dr_o = tl.zeros([BDH, BDH], dtype=tl.float32)
+
+    st_off = (rows64[:, None] * NH + hd) * DH + cols[None, :]  # [B, NH, DH] fields
+    field = B * NH * DH
+    dh = tl.load(DFINAL + st_off, mask=mask, other=0.0)
+    dc = tl.load(DFINAL + field + st_off, mask=mask, other=0.0)
+    dn = tl.load(DFINAL + 2 * field + st_off, mask=mask, other=0.0)
+    dm = tl.load(DFINAL + 3 * field + st_off, mask=mask, other=0.0)
+
+    x_off = (rows64[:, None] * S * NH + hd) * 4 * DH + cols[None, :]  # dx[b, 0, hd, 0, d]
+    h_off = (rows64[:, None] * S * NH + hd) * DH + cols[None, :]  # dh_out[b, 0, hd, d]
+    sv_off = rows64[:, None] * DH + cols[None, :]
+    slot = B * DH
+
+    for k in range(S):
+        t = S - 1 - k
+        g_base = (hd * S + t) * 4 * slot
+        ri = tl.load(G + g_base + sv_off, mask=mask, other=0.0)
+        rf = tl.load(G + g_base + slot + sv_off, mask=mask, other=0.0)
+        rz = tl.load(G + g_base + 2 * slot + sv_off, mask=mask, other=0.0)
+        ro = tl.load(G + g_base + 3 * slot + sv_off, mask=mask, other=0.0)
+        base = (hd * (S + 1) + t) * 4 * slot  # state entering step t
+        h_p = tl.load(ST + base + sv_off, mask=mask, other=0.0)
+        c_p = tl.load(ST + base + slot + sv_off, mask=mask, other=0.0)
+        n_p = tl.load(ST + base + 2 * slot + sv_off, mask=mask, other=0.0)
+        m_p = tl.load(ST + base + 3 * slot + sv_off, mask=mask, other=0.0)
+        _h, c, n, _m, lfm, d_i, d_f, ig, fg, tz, so = pointwise(ri, rf, rz, ro, c_p, n_p, m_p)
+
+        dh = dh + tl.load(DH_OUT + h_off + t * NH * DH, mask=mask, other=0.0).to(tl.float32)
+        # h = sigmoid(o) * c / n
+        d_ro = dh * c / n * so * (1.0 - so)
+        dc = dc + dh * so / n
+        dn = dn - dh * so * c / (n * n)
+        # c = f' c_p + i' tanh(z), n = f' n_p + i'
+        d_ig = dc * tz + dn
+        d_fg = dc * c_p + dn * n_p
+        d_rz = dc * ig * (1.0 - tz * tz)
+        dc_p = dc * fg
+        dn_p = dn * fg
+        # i' = exp(min(ri - m, 0)), f' = exp(min(lfm - m, 0))
+        g_i = d_ig * ig * clamp_weight(d_i)
+        g_f = d_fg * fg * clamp_weight(d_f)
+        d_mnew = dm - g_i - g_f
+        # m = where(n_p == 0, ri, max(ri, lfm))
+        first = n_p == 0.0
+        d_max = tl.where(first, 0.0, d_mnew)
+        w_i = tl.where(ri > lfm, 1.0, tl.where(ri == lfm, 0.5, 0.0))
+        d_ri = g_i + tl.where(first, d_mnew, 0.0) + d_max * w_i
+        d_lfm = g_f + d_max * (1.0 - w_i)
+        d_rf = d_lfm * sigmoid(-rf)  # lfm = log sigmoid(rf) + m_p
+        d_ri = tl.where(mask, d_ri, 0.0)
+        d_rf = tl.where(mask, d_rf, 0.0)
+        d_rz = tl.where(mask, d_rz, 0.0)
+        d_ro = tl.where(mask, d_ro, 0.0)
+
+        xt = DX + x_off + t * NH * 4 * DH
+        tl.store(xt, d_ri, mask=mask)
+        tl.store(xt + DH, d_rf, mask=mask)
+        tl.store(xt + 2 * DH, d_rz, mask=mask)
+        tl.store(xt + 3 * DH, d_ro, mask=mask)
+
+        if RESIDENT:
+            ri_w = r_i
+            rf_w = r_f
+            rz_w = r_z
+            ro_w = r_o
+        else:
+            ri_w = load_r(R, r_off, r_mask, 0, DH)
+            rf_w = load_r(R, r_off, r_mask, 1, DH)
+            rz_w = load_r(R, r_off, r_mask, 2, DH)
+            ro_w = load_r(R, r_off, r_mask, 3, DH)
+        dh = dot_wide(d_ri, tl.trans(ri_w), MODE)
+        dh += dot_wide(d_rf, tl.trans(rf_w), MODE)
+        dh += dot_wide(d_rz, tl.trans(rz_w), MODE)
+        dh += dot_wide(d_ro, tl.trans(ro_w), MODE)
+        if ACC_DR:
+            h_pt = tl.trans(h_p)
+            dr_i += dot_wide(h_pt, d_ri, MODE)
+            dr_f += dot_wide(h_pt, d_rf, MODE)
+            dr_z += dot_wide(h_pt, d_rz, MODE)
+            dr_o += dot_wide(h_pt, d_ro, MODE)
+        dc = dc_p
+        dn = dn_p
+        dm = d_lfm
+
+    tl.store(DINIT + st_off, dh, mask=mask)
+    tl.store(DINIT + field + st_off, dc, mask=mask)
+    tl.store(DINIT + 2 * field + st_off, dn, mask=mask)
+    tl.store(DINIT + 3 * field + st_off, dm, mask=mask)
+    if ACC_DR:
+        # DR[pid_b, hd, d_in, g, d_out]
+        dr_off = ((pid_b * NH + hd) * DH + cols[:, None]) * 4 * DH + cols[None, :]
+        tl.store(DR + dr_off, dr_i, mask=r_mask)
+        tl.store(DR + dr_off + DH, dr_f, mask=r_mask)
+        tl.store(DR + dr_off + 2 * DH, dr_z, mask=r_mask)
+        tl.store(DR + dr_off + 3 * DH, dr_o, mask=r_mask)
+
+
+__all__ = ["slstm_bwd_kernel", "triton"]

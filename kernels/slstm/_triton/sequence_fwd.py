@@ -1,0 +1,207 @@
+"""Forward pass of the sLSTM over a whole sequence in one kernel, plus the helpers both passes share.
+
+Grid ``(ceil(B / BB), NH)``: one program per head and block of ``BB`` batch rows (``BB >= 16`` so that
+the recurrent product is a ``tl.dot``; rows past ``B`` and columns past ``DH`` are masked).  The program
+walks the ``S`` steps in order; per step::
+
+    raw_g = (x_g + b_g) + h_{t-1} @ R_g          g in (i, f, z, o), R_g = R[h, :, g, :]  [DH, DH]
+    lfm   = log sigmoid(raw_f) + m_{t-1}
+    m_t   = raw_i where n_{t-1} == 0, else max(raw_i, lfm)
+    i'    = exp(min(raw_i - m_t, 0)),  f' = exp(min(lfm - m_t, 0))
+    c_t   = f' c_{t-1} + i' tanh(raw_z),  n_t = f' n_{t-1} + i',  h_t = sigmoid(raw_o) c_t / n_t
+
+The gate arithmetic and the carried state are float32.  With ``RESIDENT`` the four ``[DH, DH]`` tiles
+of the head's recurrent weights are loaded once before the loop; otherwise (large ``DH``, where they
+would not fit in registers) they are re-read every step, which hits the cache.
+
+Layouts (all contiguous): ``x`` ``[B, S, NH, 4, DH]``, ``R`` ``[NH, DH, 4, DH]``, bias ``[NH, 4, DH]``,
+initial state fields ``[B, NH, DH]``, output ``h`` ``[B, S, NH, DH]``, final state ``[4, B, NH, DH]``
+(``h, c, n, m``).  With ``SAVE`` the kernel also writes, for the backward, the raw pre-activations
+``G`` ``[NH, S, 4, B, DH]`` and the state entering every step ``ST`` ``[NH, S + 1, 4, B, DH]`` (slot
+``t`` holds the state before step ``t``; slot ``S`` the final state), both float32.
+
+``MODE`` is the input dtype: 0 float32 (products exactly in float32), 1 float16, 2 bfloat16 (products of
+16-bit operands, float32 accumulation; ``h`` is bounded by one, so rounding it to 16 bits is safe).
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def logsigmoid(x):
+    # log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)): finite for every finite x
+    return tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x)))
+
+
+@triton.jit
+def tanh(x):
+    # odd extension of (1 - e) / (1 + e), e = exp(-2|x|) <= 1: no overflow for any x
+    e = tl.exp(-2.0 * tl.abs(x))
+    t = (1.0 - e) / (1.0 + e)
+    return tl.where(x < 0.0, -t, t)
+
+
+@triton.jit
+def sigmoid(x):
+    # 1 / (1 + exp(-x)) written with e = exp(-|x|) <= 1: no overflow warning or inf for large |x|
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@triton.jit
+def dot_in(a, b, MODE: tl.constexpr):
+    """Product of bounded operands (``h`` and the weights): in the input dtype, float32 accumulation."""
+    if MODE == 0:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
+    elif MODE == 1:
+        return tl.dot(a.to(tl.float16), b.to(tl.float16))
+    else:
+        return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))
+
+
+@triton.jit
+def dot_wide(a, b, MODE: tl.constexpr):
+    """Product with a gradient operand (any size): float32 (float16 inputs: tf32), bfloat16 for bfloat16."""
+    if MODE == 0:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
+    elif MODE == 1:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32))
+    else:
+        return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))
+
+
+@triton.jit
+def load_r(R, r_off, r_mask, g, DH):
+    """The ``[DH_in, DH_out]`` tile of gate ``g`` of one head's recurrent kernel (padding zero)."""
+    return tl.load(R + r_off + g * DH, mask=r_mask, other=0.0)
+
+
+@triton.jit
+def pointwise(ri, rf, rz, ro, c, n, m):
+    """One step of the gate update in float32; returns the new ``h, c, n, m`` and the intermediates."""
+    lfm = logsigmoid(rf) + m
+    m_new = tl.where(n == 0.0, ri, tl.maximum(ri, lfm))
+    d_i = ri - m_new  # exponent of the input gate before the clamp
+    d_f = lfm - m_new  # exponent of the forget gate before the clamp
+    ig = tl.exp(tl.minimum(d_i, 0.0))
+    fg = tl.exp(tl.minimum(d_f, 0.0))
+    tz = tanh(rz)
+    c_new = fg * c + ig * tz
+    n_new = fg * n + ig
+    so = sigmoid(ro)
+    h_new = so * c_new / n_new
+    return h_new, c_new, n_new, m_new, lfm, d_i, d_f, ig, fg, tz, so
+
+
+@triton.jit
+def slstm_fwd_kernel(
+    X, R, BIAS,  # inputs
+    H0, C0, N0, M0,  # initial state (read when HAS_INIT)
+    H,  # output [B, S, NH, DH]
+    ST, G,  # per-step states and raw gates (written when SAVE)
+    FINAL,  # final state [4, B, NH, DH]
+    B, S, NH, DH,
+    BB: tl.constexpr,
+    BDH: tl.constexpr,
+    HAS_INIT: tl.constexpr,
+    SAVE: tl.constexpr,
+    RESIDENT: tl.constexpr,
+    MODE: tl.constexpr,
+):  # fmt: skip
+    pid_b = tl.program_id(0)
+    hd = tl.program_id(1).to(tl.int64)
+    rows = pid_b * BB + tl.arange(0, BB)
+    cols = tl.arange(0, BDH)
+    mask_r = rows < B
+    mask_c = cols < DH
+    mask = mask_r[:, None] & mask_c[None, :]
+    rows64 = rows.to(tl.int64)
+
+    # recurrent kernel of this head: R[hd, d_in, g, d_out] at ((hd * DH + d_in) * 4 + g) * DH + d_out
+    r_off = (hd * DH + cols[:, None]) * 4 * DH + cols[None, :]
+    r_mask = mask_c[:, None] & mask_c[None, :]
+    if RESIDENT:
+        r_i = load_r(R, r_off, r_mask, 0, DH)
+        r_f = load_r(R, r_off, r_mask, 1, DH)
+        r_z = load_r(R, r_off, r_mask, 2, DH)
+        r_o = load_r(R, r_off, r_mask, 3, DH)
+    b_off = hd * 4 * DH + cols
+    b_i = tl.load(BIAS + b_off, mask=mask_c, other=0.0).to(tl.float32)[None, :]
+    b_f = tl.load(BIAS + b_off + DH, mask=mask_c, other=0.0).to(tl.float32)[None, :]
+    b_z = tl.load(BIAS + b_off + 2 * DH, mask=mask_c, other=0.0).to(tl.float32)[None, :]
+    b_o = tl.load(BIAS + b_off + 3 * DH, mask=mask_c, other=0.0).to(tl.float32)[None, :]
+
+    st_off = (rows64[:, None] * NH + hd) * DH + cols[None, :]  # [B, NH, DH] fields
+    if HAS_INIT:
+        h = tl.load(H0 + st_off, mask=mask, other=0.0)
+        c = tl.load(C0 + st_off, mask=mask, other=0.0)
+        n = tl.load(N0 + st_off, mask=mask, other=0.0)
+        m = tl.load(M0 + st_off, mask=mask, other=0.0)
+    else:
+        h = tl.zeros([BB, BDH], dtype=tl.float32)
+        c = tl.zeros([BB, BDH], dtype=tl.float32)
+        n = tl.zeros([BB, BDH], dtype=tl.float32)
+        m = tl.zeros([BB, BDH], dtype=tl.float32)
+
+    x_off = (rows64[:, None] * S * NH + hd) * 4 * DH + cols[None, :]  # x[b, 0, hd, 0, d]
+    h_off = (rows64[:, None] * S * NH + hd) * DH + cols[None, :]  # h[b, 0, hd, d]
+    sv_off = rows64[:, None] * DH + cols[None, :]  # [.., B, DH] slot of ST and G
+    slot = B * DH  # one [B, DH] field of ST / G
+    if SAVE:
+        base = hd * (S + 1) * 4 * slot
+        tl.store(ST + base + sv_off, h, mask=mask)
+        tl.store(ST + base + slot + sv_off, c, mask=mask)
+        tl.store(ST + base + 2 * slot + sv_off, n, mask=mask)
+        tl.store(ST + base + 3 * slot + sv_off, m, mask=mask)
+
+    for t in range(S):
+        if RESIDENT:
+            ri_w = r_i
+            rf_w = r_f
+            rz_w = r_z
+            ro_w = r_o
+        else:
+            ri_w = load_r(R, r_off, r_mask, 0, DH)
+            rf_w = load_r(R, r_off, r_mask, 1, DH)
+            rz_w = load_r(R, r_off, r_mask, 2, DH)
+            ro_w = load_r(R, r_off, r_mask, 3, DH)
+        xt = X + x_off + t * NH * 4 * DH
+        ri = (tl.load(xt, mask=mask, other=0.0).to(tl.float32) + b_i) + dot_in(h, ri_w, MODE)
+        rf = (tl.load(xt + DH, mask=mask, other=0.0).to(tl.float32) + b_f) + dot_in(h, rf_w, MODE)
+        rz = (tl.load(xt + 2 * DH, mask=mask, other=0.0).to(tl.float32) + b_z) + dot_in(h, rz_w, MODE)
+        ro = (tl.load(xt + 3 * DH, mask=mask, other=0.0).to(tl.float32) + b_o) + dot_in(h, ro_w, MODE)
+        h, c, n, m, _lfm, _di, _df, _ig, _fg, _tz, _so = pointwise(ri, rf, rz, ro, c, n, m)
+        tl.store(H + h_off + t * NH * DH, h.to(H.dtype.element_ty), mask=mask)
+        if SAVE:
+            g_base = (hd * S + t) * 4 * slot
+            tl.store(G + g_base + sv_off, ri, mask=mask)
+            tl.store(G + g_base + slot + sv_off, rf, mask=mask)
+            tl.store(G + g_base + 2 * slot + sv_off, rz, mask=mask)
+            tl.store(G + g_base + 3 * slot + sv_off, ro, mask=mask)
+            base = (hd * (S + 1) + t + 1) * 4 * slot
+            tl.store(ST + base + sv_off, h, mask=mask)
+            tl.store(ST + base + slot + sv_off, c, mask=mask)
+            tl.store(ST + base + 2 * slot + sv_off, n, mask=mask)
+            tl.store(ST + base + 3 * slot + sv_off, m, mask=mask)
+
+    field = B * NH * DH  # one field of FINAL
+    tl.store(FINAL + st_off, h, mask=mask)
+    tl.store(FINAL + field + st_off, c, mask=mask)
+    tl.store(FINAL + 2 * field + st_off, n, mask=mask)
+    tl.store(FINAL + 3 * field + st_off, m, mask=mask)
+
+
+__all__ = [
+    "dot_in",
+    "dot_wide",
+    "load_r",
+    "logsigmoid",
+    "pointwise",
+    "sigmoid",
+    "slstm_fwd_kernel",
+    "tanh",
+    "triton",
+]

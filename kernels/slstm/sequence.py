@@ -1,0 +1,216 @@
+"""Triton sLSTM over a whole sequence: the public wrapper, its ``autograd.Function`` and launch heuristics.
+
+Same contract as :func:`~xlstm_ts.kernels.slstm.native.slstm_sequence_native`: gate pre-activations
+``x`` ``[B, S, NH, 4, DH]`` (gate order ``i, f, z, o``; float32, float16 or bfloat16), recurrent kernel
+``[NH, DH_in, 4, DH_out]``, bias ``[NH, 4, DH]``, optional float32 initial state, output ``h``
+``[B, S, NH, DH]`` in the dtype of ``x`` and a float32 final state.  ``DH <= 128`` (any size: the
+kernels pad to a power of two of at least 16 with masks).  The kernels live in
+``_triton/sequence_fwd.py`` and ``_triton/sequence_bwd.py``; Triton is imported on first use.
+
+Gradients (of ``x``, the recurrent kernel, the bias and every initial-state field, with the loss on the
+outputs and/or the final state) are those of autograd through the reference loop, including the
+stabiliser path and its ties.  The forward saves the raw pre-activations and the state entering every
+step (float32, ``8 * DH`` values per row, head and step); the backward recomputes the gate update from
+them.  ``dx`` is the gradient of the raw pre-activations; the bias gradient is its sum over batch and
+time, and the recurrent-kernel gradient ``sum_t h_{t-1}^T dx_t`` is accumulated in the kernel for
+small ``DH`` and formed here with one matrix product otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import torch
+
+from ..states import sLSTMState
+
+#: Largest head dim the Triton kernels take.
+MAX_DH = 128
+_MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+#: Environment variable with a JSON object overriding launch parameters (benchmarks and tests).
+LAUNCH_ENV = "XLSTM_TS_SLSTM_LAUNCH"
+
+
+def _pow2(x: int, least: int = 16) -> int:
+    return max(least, 1 << (max(1, x) - 1).bit_length())
+
+
+def _launch(B: int, DH: int, mode: int) -> dict:
+    """Block sizes and warps by rule of thumb (not measured yet, never autotuned).
+
+    The time loop is sequential, so the batch block is the smallest ``tl.dot`` allows (16 rows: the most
+    programs run side by side).  The four ``[DH, DH]`` weight tiles stay in registers while they take at
+    most 64 KiB; the recurrent-kernel gradient is accumulated in registers up to ``DH = 32`` (four more
+    float32 tiles), and formed by one matrix product in the wrapper above that.
+    """
+    BDH = _pow2(DH)
+    itemsize = 4 if mode == 0 else 2
+    cfg = dict(
+        BB=16,
+        BDH=BDH,
+        RESIDENT=4 * BDH * BDH * itemsize <= 64 * 1024,
+        ACC_DR=BDH <= 32,
+        warps=4 if BDH <= 64 else 8,
+    )
+    override = os.environ.get(LAUNCH_ENV)
+    if override:
+        cfg.update(json.loads(override))
+    return cfg
+
+
+def _run(kernel, grid, *args, **meta) -> None:
+    """Launch ``kernel``; if it needs more shared memory than the GPU has, retry with the weights
+    re-read every step instead of kept on chip."""
+    from triton.runtime.errors import OutOfResources
+
+    while True:
+        try:
+            kernel[grid](*args, **meta)
+            return
+        except OutOfResources:
+            if meta.get("RESIDENT", False):
+                meta["RESIDENT"] = False
+            else:
+                raise
+
+
+class _SequenceTriton(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, r, b, h0, c0, n0, m0, save: bool):
+        from ._triton.sequence_fwd import slstm_fwd_kernel
+
+        B, S, NH, _, DH = x.shape
+        mode = _MODES[x.dtype]
+        cfg = _launch(B, DH, mode)
+        dev, f32 = x.device, torch.float32
+        xc, rc, bc = x.contiguous(), r.contiguous(), b.contiguous()
+        has_init = h0 is not None
+        init = [t.contiguous() for t in (h0, c0, n0, m0)] if has_init else [torch.empty(0, device=dev)] * 4
+        h = torch.empty(B, S, NH, DH, device=dev, dtype=x.dtype)
+        final = torch.empty(4, B, NH, DH, device=dev, dtype=f32)  # (h, c, n, m)
+        if save:
+            st = torch.empty(NH, S + 1, 4, B, DH, device=dev, dtype=f32)
+            g = torch.empty(NH, S, 4, B, DH, device=dev, dtype=f32)
+        else:
+            st = g = torch.empty(0, device=dev, dtype=f32)
+        grid = (-(-B // cfg["BB"]), NH)
+        _run(
+            slstm_fwd_kernel, grid,
+            xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
+            BB=cfg["BB"], BDH=cfg["BDH"], HAS_INIT=has_init, SAVE=save, RESIDENT=cfg["RESIDENT"], MODE=mode,
+            num_warps=cfg["warps"],
+        )  # fmt: skip
+        if save:
+            ctx.save_for_backward(rc, st, g)
+            ctx.meta = (B, S, NH, DH, cfg, mode, has_init, x.dtype, r.dtype, b.dtype)
+        return h, *final.unbind(0)
+
+    @staticmethod
+    def backward(ctx, dh, dh_t, dc_t, dn_t, dm_t):
+        from ._triton.sequence_bwd import slstm_bwd_kernel
+
+        rc, st, g = ctx.saved_tensors
+        B, S, NH, DH, cfg, mode, has_init, x_dtype, r_dtype, b_dtype = ctx.meta
+        dev, f32 = rc.device, torch.float32
+        if dh is None:
+            dh = torch.zeros(B, S, NH, DH, device=dev, dtype=x_dtype)
+        dfinal = torch.stack(
+            [
+                torch.zeros(B, NH, DH, device=dev, dtype=f32) if d is None else d.to(f32)
+                for d in (dh_t, dc_t, dn_t, dm_t)
+            ]
+        ).contiguous()  # [4, B, NH, DH]
+        nbb = -(-B // cfg["BB"])
+        dx = torch.empty(B, S, NH, 4, DH, device=dev, dtype=f32)
+        dr_blocks = (
+            torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32) if cfg["ACC_DR"] else dx.new_empty(0)
+        )
+        dinit = torch.empty(4, B, NH, DH, device=dev, dtype=f32)
+        _run(
+            slstm_bwd_kernel, (nbb, NH),
+            rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
+            BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=cfg["ACC_DR"], MODE=mode,
+            num_warps=cfg["warps"],
+        )  # fmt: skip
+        db = dx.sum((0, 1))  # [B, S, NH, 4, DH] -> [NH, 4, DH]
+        if cfg["ACC_DR"]:
+            dr = dr_blocks.sum(0)  # [NBB, NH, DH, 4, DH] -> [NH, DH, 4, DH]
+        else:
+            # dR[h] = sum over steps and rows of h_{t-1}^T draw_t, one batched product over heads
+            h_prev = st[:, :S, 0].reshape(NH, S * B, DH)  # [NH, S, B, DH] -> [NH, S*B, DH]
+            # [B, S, NH, 4, DH] -> [NH, S, B, 4, DH] -> [NH, S*B, 4*DH]
+            draw = dx.permute(2, 1, 0, 3, 4).reshape(NH, S * B, 4 * DH)
+            dr = torch.bmm(h_prev.transpose(1, 2), draw)  # [NH, DH, 4*DH]
+            dr = dr.view(NH, DH, 4, DH)  # [NH, DH, 4*DH] -> [NH, DH, 4, DH]
+        grads = [dx.to(x_dtype), dr.to(r_dtype), db.to(b_dtype)]
+        grads += list(dinit.unbind(0)) if has_init else [None] * 4
+        return (*grads, None)
+
+
+def slstm_sequence_triton(
+    x: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    bias: torch.Tensor,
+    initial_state: sLSTMState | None = None,
+    return_last_state: bool = False,
+) -> tuple[torch.Tensor, sLSTMState | None]:
+    """sLSTM over a whole sequence on Triton kernels; returns ``h`` ``[B, S, NH, DH]`` and the state.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Gate pre-activations from the input projections, ``[B, S, NH, 4, DH]`` in gate order
+        ``(i, f, z, o)``; float32, float16 or bfloat16, ``DH <= 128``.
+    recurrent_kernel : torch.Tensor
+        ``[NH, DH_in, 4, DH_out]``.
+    bias : torch.Tensor
+        ``[NH, 4, DH]``.
+    initial_state : sLSTMState, optional
+        ``(h, c, n, m)``, each ``[B, NH, DH]`` (taken as float32); zeros when omitted.
+    return_last_state : bool
+        Also return the final state (float32).
+
+    Examples
+    --------
+    Runs on a CUDA device, or on the CPU under ``TRITON_INTERPRET=1``:
+
+    >>> import torch
+    >>> from xlstm_ts.kernels.slstm import slstm_sequence_native
+    >>> if torch.cuda.is_available():
+    ...     x = torch.randn(2, 50, 2, 4, 32, device="cuda")
+    ...     r = 0.1 * torch.randn(2, 32, 4, 32, device="cuda")
+    ...     b = torch.zeros(2, 4, 32, device="cuda")
+    ...     h, _ = slstm_sequence_triton(x, r, b)
+    ...     h_ref, _ = slstm_sequence_native(x, r, b)
+    ...     assert torch.allclose(h, h_ref, atol=1e-4)
+    """
+    B, S, NH, G, DH = x.shape
+    if x.dtype not in _MODES:
+        raise TypeError(f"sequence--triton takes float32, float16 or bfloat16 inputs; got {x.dtype}.")
+    if G != 4 or DH > MAX_DH:
+        raise ValueError(
+            f"sequence--triton takes x [B, S, NH, 4, DH] with DH <= {MAX_DH}; got {tuple(x.shape)}."
+        )
+    f32 = torch.float32
+    init = None if initial_state is None else [t.to(f32) for t in initial_state]
+    if S == 0:
+        h = x.new_zeros(B, 0, NH, DH)
+        if not return_last_state:
+            return h, None
+        if init is None:
+            init = [torch.zeros(B, NH, DH, device=x.device, dtype=f32) for _ in range(4)]
+        return h, sLSTMState(*init)
+    tensors = (x, recurrent_kernel, bias) + (tuple(init) if init is not None else ())
+    save = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    init_args = init if init is not None else [None] * 4
+    h, *state = _SequenceTriton.apply(x, recurrent_kernel, bias, *init_args, save)
+    return h, (sLSTMState(*state) if return_last_state else None)
+
+
+def triton_accepts(x: torch.Tensor, recurrent_kernel: torch.Tensor, bias: torch.Tensor, *_rest) -> bool:
+    """Shape check for the registry: head dims up to :data:`MAX_DH`."""
+    return x.shape[-1] <= MAX_DH
+
+
+__all__ = ["MAX_DH", "slstm_sequence_triton", "triton_accepts"]

@@ -1,0 +1,252 @@
+"""Triton sLSTM sequence kernel against the float64 reference: outputs, final state and every gradient.
+
+Without a GPU the kernels run under the Triton interpreter (``TRITON_INTERPRET=1``, set by
+tests/conftest.py) at tiny shapes.  The interpreter's bfloat16 ``tl.dot`` is wrong (ARCHITECTURE.md §4),
+so bfloat16 is covered by the ``gpu`` tests only.
+
+Tolerances: the kernel computes in float32, the reference in float64.  Tensors are compared by the
+relative error of the whole tensor (``||a - b|| / ||b||``) and by the largest error relative to the
+largest value; float32 gives ~1e-7 on outputs and ~1e-6 on gradients at these sizes, the bounds are
+ten times that.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.kernels.test_slstm import NAMES, make_inputs
+from xlstm_ts.kernels import sLSTMState
+from xlstm_ts.kernels.slstm import slstm_recurrent_naive, slstm_sequence_native
+
+triton = pytest.importorskip("triton")
+from xlstm_ts.kernels.slstm.sequence import LAUNCH_ENV, MAX_DH, slstm_sequence_triton  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def assert_close_rel(a: torch.Tensor, b: torch.Tensor, rel: float, what: str) -> None:
+    a, b = a.double().cpu(), b.double().cpu()
+    assert a.shape == b.shape, f"{what}: shape {tuple(a.shape)} != {tuple(b.shape)}"
+    assert torch.isfinite(a).all(), f"{what}: non-finite values"
+    err = (a - b).norm() / b.norm().clamp_min(1e-30)
+    worst = (a - b).abs().max() / b.abs().max().clamp_min(1e-30)
+    assert err < rel and worst < 10 * rel, (
+        f"{what}: relative error {err:.2e}, worst {worst:.2e} (bound {rel:g})"
+    )
+
+
+def _to(tensors, dtype):
+    return [t.to(device=DEVICE, dtype=dtype) for t in tensors]
+
+
+def _triton(*args):
+    return slstm_sequence_triton(*args, return_last_state=True)
+
+
+def _grads(fn, inputs, init, on_outputs=True, on_state=True):
+    """Outputs, final state and the gradients of a random linear loss on the outputs and/or the state.
+
+    The loss weights do not depend on the dtype, so every backend sees the same loss.
+    """
+    leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
+    init_leaves = (
+        None if init is None else sLSTMState(*(t.detach().clone().requires_grad_(True) for t in init))
+    )
+    h, state = fn(*leaves, init_leaves)
+    g = torch.Generator().manual_seed(1)
+    w_h = torch.randn(h.shape, generator=g, dtype=torch.float64).to(h.device)
+    loss = (h.double() * w_h).sum() if on_outputs else 0.0
+    for t in state:
+        w = torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.device)
+        if on_state:
+            loss = loss + (t.double() * w).sum()
+    loss.backward()
+    grads = [t.grad for t in leaves] + ([] if init_leaves is None else [t.grad for t in init_leaves])
+    return h, state, grads
+
+
+def _check(got, ref, out_tol=1e-6, grad_tol=1e-5):
+    h, st, g = got
+    h_ref, st_ref, g_ref = ref
+    assert_close_rel(h, h_ref, out_tol, "h")
+    for name, a, b in zip("hcnm", st, st_ref, strict=True):
+        assert a.dtype == torch.float32
+        assert_close_rel(a, b, out_tol, f"final state {name}")
+    assert len(g) == len(g_ref)
+    for name, a, b in zip(NAMES, g, g_ref, strict=False):  # no initial-state gradients without one
+        assert_close_rel(a, b, grad_tol, f"gradient {name}")
+
+
+def _compare(B, S, NH, DH, with_state, on_outputs=True, on_state=True, seed=0):
+    inputs, init = make_inputs(B, S, NH, DH, state=with_state, seed=seed)
+    ref = _grads(slstm_recurrent_naive, inputs, init, on_outputs, on_state)
+    init32 = None if init is None else sLSTMState(*_to(init, torch.float32))
+    got = _grads(_triton, _to(inputs, torch.float32), init32, on_outputs, on_state)
+    assert got[0].dtype == torch.float32
+    _check(got, ref)
+
+
+SHAPES = [
+    pytest.param(1, 1, 1, 16, id="S1"),
+    pytest.param(3, 7, 2, 16, id="S7-B3-NH2"),
+    pytest.param(1, 7, 1, 32, id="S7-DH32"),
+    pytest.param(1, 65, 1, 16, id="S65"),
+    pytest.param(3, 65, 2, 32, id="S65-B3-NH2-DH32"),
+    pytest.param(2, 20, 1, 20, id="S20-DH20-padded"),
+]
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+@pytest.mark.parametrize("B,S,NH,DH", SHAPES)
+def test_float32_matches_float64_reference(B, S, NH, DH, with_state):
+    _compare(B, S, NH, DH, with_state)
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+@pytest.mark.parametrize("on", ["outputs", "state"])
+def test_loss_on_outputs_only_or_final_state_only(on, with_state):
+    # the autograd Function gets None for the gradients of the outputs it was not given
+    _compare(3, 7, 2, 16, with_state, on_outputs=on == "outputs", on_state=on == "state", seed=3)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"RESIDENT": False}, {"ACC_DR": False}, {"BB": 32}, {"RESIDENT": False, "ACC_DR": True, "BDH": 32}],
+    ids=["weights-reloaded", "dR-in-wrapper", "BB32", "wider-padding"],
+)
+def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
+    monkeypatch.setenv(LAUNCH_ENV, json.dumps(override))
+    _compare(3, 9, 2, 16, True, seed=5)
+
+
+def test_exact_ties_and_zero_normaliser_in_initial_state():
+    # Step 0 (R times h0 = 0, bias 0): lanes with raw_i == log sigmoid(raw_f) + m0 exactly (raw_f = 100
+    # makes log sigmoid(raw_f) = -4e-44, lost when added to m0 = 1), where max() splits its gradient in
+    # half; lanes with n0 == 0, where m takes raw_i and the forget-gate exponent is compared with 0.
+    B, S, NH, DH = 2, 3, 1, 16
+    (x, r, _), init = make_inputs(B, S, NH, DH, state=True, seed=7)
+    b = torch.zeros(NH, 4, DH, dtype=torch.float64)
+    h0, c0, n0, m0 = (t.clone() for t in init)
+    h0.zero_()
+    x[:, 0, :, 0, :8] = 1.0
+    x[:, 0, :, 1, :8] = 100.0
+    m0[..., :8] = 1.0
+    n0[..., 8:12] = 0.0
+    init = sLSTMState(h0, c0, n0, m0)
+    ref = _grads(slstm_recurrent_naive, (x, r, b), init)
+    got = _grads(_triton, _to((x, r, b), torch.float32), sLSTMState(*_to(init, torch.float32)))
+    _check(got, ref)
+    # the tie matters: a full (not halved) gradient through max() would give another dm0
+    assert ref[2][-1][..., :8].abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("S", [1, 33])
+def test_float16_against_float64(S):
+    inputs, init = make_inputs(2, S, 2, 16, state=True, seed=2)
+    inputs = [t.half().double() for t in inputs]  # the reference sees the same rounded inputs
+    ref = _grads(slstm_recurrent_naive, inputs, init)
+    got = _grads(_triton, _to(inputs, torch.float16), sLSTMState(*_to(init, torch.float32)))
+    assert got[0].dtype == torch.float16
+    # h is rounded to float16 (11 bits) for the output and for the recurrent product
+    _check(got, ref, out_tol=3e-3, grad_tol=1e-2)
+
+
+@pytest.mark.parametrize("split", [1, 8, 18])
+def test_state_passing_across_calls(split):
+    inputs, init = make_inputs(2, 19, 2, 16, state=True, seed=4)
+    x, r, b = _to(inputs, torch.float32)
+    s0 = sLSTMState(*_to(init, torch.float32))
+    h_full, st_full = _triton(x, r, b, s0)
+    h1, st1 = _triton(x[:, :split], r, b, s0)
+    h2, st2 = _triton(x[:, split:], r, b, st1)
+    torch.testing.assert_close(torch.cat([h1, h2], dim=1), h_full, rtol=1e-5, atol=1e-6)
+    for a, c in zip(st2, st_full, strict=True):
+        torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-6)
+
+
+def test_agrees_with_native_float32_and_saves_nothing_without_grad():
+    inputs, _ = make_inputs(2, 30, 2, 16, seed=6)
+    x, r, b = _to(inputs, torch.float32)
+    with torch.no_grad():
+        h, st = _triton(x, r, b, None)
+        h_nat, st_nat = slstm_sequence_native(x, r, b, None, True)
+        h_no_state, none = slstm_sequence_triton(x, r, b)
+    assert none is None and h.grad_fn is None
+    torch.testing.assert_close(h_no_state, h)
+    assert_close_rel(h, h_nat, 1e-6, "h")
+    for a, c in zip(st, st_nat, strict=True):
+        assert_close_rel(a, c, 1e-6, "state")
+
+
+def test_empty_sequence_returns_the_initial_state():
+    inputs, init = make_inputs(2, 0, 1, 16, state=True)
+    x, r, b = _to(inputs, torch.float32)
+    h, st = _triton(x, r, b, sLSTMState(*init))
+    assert h.shape == (2, 0, 1, 16)
+    for a, c in zip(st, init, strict=True):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, c.float())
+    _, st = _triton(x, r, b, None)
+    assert all((t == 0).all() and t.shape == (2, 1, 16) for t in st)
+
+
+def test_rejects_what_it_cannot_run():
+    x = torch.zeros(1, 2, 1, 4, MAX_DH + 1)
+    with pytest.raises(ValueError, match=r"DH <= 128; got \(1, 2, 1, 4, 129\)"):
+        slstm_sequence_triton(x, torch.zeros(1, 129, 4, 129), torch.zeros(1, 4, 129))
+    x = torch.zeros(1, 2, 1, 4, 8, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"float32, float16 or bfloat16 inputs; got torch\.float64"):
+        slstm_sequence_triton(x, x[0, 0].expand(8, 4, 8), x[0, 0])
+
+
+# ------------------------------------------------------------------------------------------------ GPU sweep
+# Not yet run on a GPU: the bounds are first guesses.  float32 runs exact float32 products (the GPU's
+# exp and log are less exact than numpy's); bfloat16 rounds h and the weights to 8 significant bits in
+# every recurrent product and the output to bfloat16.
+GPU_TOL = {torch.float32: (5e-5, 2e-4), torch.bfloat16: (3e-2, 8e-2)}
+
+
+def _poison_cuda_cache() -> None:
+    # fill memory the caching allocator hands out next with NaN: an unwritten output then shows up
+    block = torch.empty(256 * 1024 * 1024 // 4, device="cuda")
+    block.fill_(float("nan"))
+    del block
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("B", [1, 64])
+@pytest.mark.parametrize("DH", [16, 32, 64, 128, 48])
+def test_gpu_sweep_against_float64(DH, B, dtype):
+    S, NH = 40, 2
+    inputs, init = make_inputs(B, S, NH, DH, state=True)
+    inputs = [t.to(dtype).double() for t in inputs]  # the reference sees the same rounded inputs
+    ref = _grads(slstm_recurrent_naive, [t.cuda() for t in inputs], sLSTMState(*(t.cuda() for t in init)))
+    _poison_cuda_cache()
+    got = _grads(_triton, _to(inputs, dtype), sLSTMState(*_to(init, torch.float32)))
+    assert got[0].dtype == dtype
+    _check(got, ref, *GPU_TOL[dtype])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_gpu_long_sequence_recurrent_gradient_finite(dtype):
+    B, S, NH, DH = 4, 2048, 2, 64
+    inputs, _ = make_inputs(B, S, NH, DH, dtype=torch.float32)
+    x, r, b = (t.cuda() for t in inputs)
+    x = (10 * x).to(dtype).requires_grad_(True)
+    r = (4 * r).to(dtype).requires_grad_(True)
+    h, st = slstm_sequence_triton(x, r, b, return_last_state=True)
+    (h.float().square().mean() + st.c.square().mean()).backward()
+    assert torch.isfinite(h).all() and all(torch.isfinite(t).all() for t in st)
+    assert torch.isfinite(r.grad).all() and torch.isfinite(x.grad).all()
+    # the same gradient as the native loop (float32 throughout there)
+    r_nat = r.detach().float().requires_grad_(True)
+    h_nat, st_nat = slstm_sequence_native(x.detach().float(), r_nat, b, return_last_state=True)
+    (h_nat.square().mean() + st_nat.c.square().mean()).backward()
+    assert_close_rel(
+        r.grad, r_nat.grad, 1e-3 if dtype == torch.float32 else 1e-1, "recurrent-kernel gradient"
+    )
