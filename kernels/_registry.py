@@ -103,7 +103,7 @@ def get_kernel(
         order = (forced,) if forced else BACKEND_PREFERENCE
         for candidate in order:
             spec = _REGISTRY.get((cell, f"{form}--{candidate}"))
-            if spec is not None and spec.supports(device, dtype) and spec.accepts(*inputs):
+            if spec is not None and spec.supports(device, dtype) and (not inputs or spec.accepts(*inputs)):
                 return spec
         raise ValueError(
             f"No {cell} kernel of form {form!r} can run on device={device}, dtype={dtype}"
@@ -117,7 +117,7 @@ def get_kernel(
         )
     if not spec.supports(device, dtype):
         raise ValueError(f"{cell} kernel {name!r} cannot run on device={device}, dtype={dtype}.")
-    if not spec.accepts(*inputs):
+    if inputs and not spec.accepts(*inputs):
         shapes = [tuple(t.shape) for t in inputs]
         raise ValueError(f"{cell} kernel {name!r} does not take inputs of shapes {shapes}: {spec.doc}")
     return spec
