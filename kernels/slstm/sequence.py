@@ -27,6 +27,9 @@ from ..states import sLSTMState
 
 #: Largest head dim the Triton kernels take.
 MAX_DH = 128
+#: float32 inputs: the four float32 weight tiles of DH = 128 need 264 KiB of shared memory even re-read every
+#: step without pipelining (measured on an H100, whose limit is 227 KiB), so float32 stops at 64.
+MAX_DH_F32 = 64
 _MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 #: Environment variable with a JSON object overriding launch parameters (benchmarks and tests).
 LAUNCH_ENV = "XLSTM_TS_SLSTM_LAUNCH"
@@ -191,6 +194,11 @@ def slstm_sequence_triton(
     B, S, NH, G, DH = x.shape
     if x.dtype not in _MODES:
         raise TypeError(f"sequence--triton takes float32, float16 or bfloat16 inputs; got {x.dtype}.")
+    if x.dtype == torch.float32 and DH > MAX_DH_F32:
+        raise ValueError(
+            f"sequence--triton takes float32 inputs with DH <= {MAX_DH_F32} (bfloat16/float16 up to {MAX_DH}); "
+            f"got DH={DH}. Use bfloat16 (e.g. autocast) or the native kernel."
+        )
     if G != 4 or DH > MAX_DH:
         raise ValueError(
             f"sequence--triton takes x [B, S, NH, 4, DH] with DH <= {MAX_DH}; got {tuple(x.shape)}."
@@ -211,9 +219,9 @@ def slstm_sequence_triton(
     return h, (sLSTMState(*state) if return_last_state else None)
 
 
-def triton_accepts(x: torch.Tensor, recurrent_kernel: torch.Tensor, bias: torch.Tensor, *_rest) -> bool:
-    """Shape check for the registry: head dims up to :data:`MAX_DH`."""
-    return x.shape[-1] <= MAX_DH
+def triton_accepts(x: torch.Tensor, *_rest: torch.Tensor) -> bool:
+    """Shape check for the registry: head dims up to :data:`MAX_DH` (:data:`MAX_DH_F32` for float32)."""
+    return x.shape[-1] <= (MAX_DH_F32 if x.dtype == torch.float32 else MAX_DH)
 
 
 __all__ = ["MAX_DH", "slstm_sequence_triton", "triton_accepts"]
