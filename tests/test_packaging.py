@@ -29,6 +29,7 @@ REQUIRED_PACKAGES = (
     "xlstm_ts.data",
     "xlstm_ts.forecasting",
     "xlstm_ts.kernels",
+    "xlstm_ts.kernels._triton",
     "xlstm_ts.kernels.mlstm",
     "xlstm_ts.kernels.mlstm._triton",
     "xlstm_ts.kernels.slstm",

@@ -29,7 +29,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from ._common import dot_in, dot_wide
+from ..._triton.common import dot_in, dot_wide
 from .chunkwise_fwd import chunk_gates
 
 

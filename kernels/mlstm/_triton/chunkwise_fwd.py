@@ -20,7 +20,7 @@ loads of the next chunk do not wait for it.  :func:`mlstm_fwd_out_kernel` then c
 outputs independently (grid ``(DV blocks, NC, BH)``).  Steps past the end of the sequence are masked to
 ``q = k = v = 0``, log forget gate ``0`` and input gate ``-inf``, which changes neither the outputs nor the
 state.  The backward needs ``m_t`` and ``qn_t`` per step (written to ``M_OUT``, ``QN``) and the
-chunk-entry states.  Matrix products follow ``MODE`` (0 float32, 1 float16, 2 bfloat16; ``_common.py``).
+chunk-entry states.  Matrix products follow ``MODE`` (0 float32, 1 float16, 2 bfloat16; ``kernels/_triton/common.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from ._common import dot_in, dot_wide, logsigmoid
+from ..._triton.common import dot_in, dot_wide, logsigmoid
 
 
 @triton.jit

@@ -25,7 +25,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .sequence_fwd import dot_wide, load_r, pointwise, sigmoid
+from ..._triton.common import dot_wide, sigmoid
+from .sequence_fwd import load_r, pointwise
 
 
 @triton.jit

@@ -1,4 +1,4 @@
-"""Forward pass of the sLSTM over a whole sequence in one kernel, plus the helpers both passes share.
+"""Forward pass of the sLSTM over a whole sequence in one kernel, plus the step helpers the backward reuses.
 
 Grid ``(ceil(B / BB), NH)``: one program per head and block of ``BB`` batch rows (``BB >= 16`` so that
 the recurrent product is a ``tl.dot``; rows past ``B`` and columns past ``DH`` are masked).  The program
@@ -29,48 +29,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-
-@triton.jit
-def logsigmoid(x):
-    # log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)): finite for every finite x
-    return tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x)))
-
-
-@triton.jit
-def tanh(x):
-    # odd extension of (1 - e) / (1 + e), e = exp(-2|x|) <= 1: no overflow for any x
-    e = tl.exp(-2.0 * tl.abs(x))
-    t = (1.0 - e) / (1.0 + e)
-    return tl.where(x < 0.0, -t, t)
-
-
-@triton.jit
-def sigmoid(x):
-    # 1 / (1 + exp(-x)) written with e = exp(-|x|) <= 1: no overflow warning or inf for large |x|
-    e = tl.exp(-tl.abs(x))
-    return tl.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-@triton.jit
-def dot_in(a, b, MODE: tl.constexpr):
-    """Product of bounded operands (``h`` and the weights): in the input dtype, float32 accumulation."""
-    if MODE == 0:
-        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
-    elif MODE == 1:
-        return tl.dot(a.to(tl.float16), b.to(tl.float16))
-    else:
-        return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))
-
-
-@triton.jit
-def dot_wide(a, b, MODE: tl.constexpr):
-    """Product with a gradient operand (any size): float32 (float16 inputs: tf32), bfloat16 for bfloat16."""
-    if MODE == 0:
-        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
-    elif MODE == 1:
-        return tl.dot(a.to(tl.float32), b.to(tl.float32))
-    else:
-        return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))
+from ..._triton.common import dot_in, dot_wide, logsigmoid, sigmoid, tanh
 
 
 @triton.jit
@@ -194,14 +153,4 @@ def slstm_fwd_kernel(
     tl.store(FINAL + 3 * field + st_off, m, mask=mask)
 
 
-__all__ = [
-    "dot_in",
-    "dot_wide",
-    "load_r",
-    "logsigmoid",
-    "pointwise",
-    "sigmoid",
-    "slstm_fwd_kernel",
-    "tanh",
-    "triton",
-]
+__all__ = ["load_r", "pointwise", "slstm_fwd_kernel", "triton"]

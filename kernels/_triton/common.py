@@ -1,4 +1,5 @@
-"""``@triton.jit`` helpers shared by the mLSTM kernels: log-sigmoid and the two kinds of matrix product.
+"""``@triton.jit`` helpers shared by the mLSTM and sLSTM kernels: overflow-free log-sigmoid, sigmoid and
+tanh, and the two kinds of matrix product.
 
 ``MODE`` says what the inputs are: 0 float32, 1 float16, 2 bfloat16.
 
@@ -23,6 +24,21 @@ def logsigmoid(x):
 
 
 @triton.jit
+def sigmoid(x):
+    # 1 / (1 + exp(-x)) written with e = exp(-|x|) <= 1: no overflow for large |x|
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@triton.jit
+def tanh(x):
+    # odd extension of (1 - e) / (1 + e), e = exp(-2|x|) <= 1: no overflow for any x
+    e = tl.exp(-2.0 * tl.abs(x))
+    t = (1.0 - e) / (1.0 + e)
+    return tl.where(x < 0.0, -t, t)
+
+
+@triton.jit
 def dot_in(a, b, MODE: tl.constexpr):
     if MODE == 0:
         return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
@@ -42,4 +58,4 @@ def dot_wide(a, b, MODE: tl.constexpr):
         return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))
 
 
-__all__ = ["dot_in", "dot_wide", "logsigmoid", "triton"]
+__all__ = ["dot_in", "dot_wide", "logsigmoid", "sigmoid", "tanh", "triton"]

@@ -1,0 +1,1 @@
+"""Triton helpers shared by the mLSTM and sLSTM kernels (@triton.jit code only; imported lazily)."""
