@@ -29,7 +29,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from ..._triton.common import dot_in, dot_wide, logsigmoid, sigmoid, tanh
+from ..._triton.common import dot_in, logsigmoid, sigmoid, tanh
 
 
 @triton.jit
