@@ -42,20 +42,14 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import gc
 import importlib.util
 import json
-import os
 import platform
-import signal
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+import _gpu_bench as gb
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,19 +82,10 @@ PEERS = ("mk_limit_chunk", "mk_xl_chunk")
 FLOOR_CHUNK = 64
 BWD_FACTOR = 3.0
 MARK = "@@KERNELS_MLSTM@@ "  # prefix of the one result line a child prints on stdout
+CELL_WIDTH = 48  # a status longer than this is cut short in the tables (and given in full below them)
 
 
 # ------------------------------------------------------------------------------------------- child side
-def _short(exc: BaseException, limit: int = 300) -> str:
-    first = (str(exc).strip().splitlines() or [""])[0]
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
 def _load_ours():
     """``mlstm_sequence`` of this checkout: the installed package if it points here, else the source."""
     try:
@@ -139,44 +124,12 @@ def _make_fn(impl: str):
         def fn(q, k, v, i, f):
             return kern(q, k, v, i, f, **extra)
 
-        return fn, f"mlstm_kernels {_version('mlstm_kernels')}"
+        return fn, f"mlstm_kernels {gb.version('mlstm_kernels')}"
 
     def fn(q, k, v, i, f):
         return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
 
     return fn, f"torch {torch.__version__}"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _time_ms(fn, device: torch.device, spec: dict, grad_to_none=None) -> float:
-    """Median time of ``fn`` in ms: do_bench on the GPU, a short perf_counter loop in dry runs."""
-    if spec["mode"] == "dry":
-        times = []
-        for _ in range(5):
-            if grad_to_none:
-                for t in grad_to_none:
-                    t.grad = None
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times) * 1e3
-    import triton.testing
-
-    return float(
-        triton.testing.do_bench(
-            fn, warmup=spec["warmup_ms"], rep=spec["rep_ms"], grad_to_none=grad_to_none, return_mode="median"
-        )
-    )
-
-
-def _free(device: torch.device) -> None:
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
 
 
 def _bench(spec: dict) -> dict:
@@ -191,7 +144,7 @@ def _bench(spec: dict) -> dict:
     try:
         fn, out["origin"] = _make_fn(impl)
     except Exception as exc:
-        out["fwd_status"] = out["fwdbwd_status"] = f"failed: {_short(exc)}"
+        out["fwd_status"] = out["fwdbwd_status"] = f"failed: {gb.short(exc)}"
         return out
 
     torch.manual_seed(0)
@@ -203,7 +156,7 @@ def _bench(spec: dict) -> dict:
         f = torch.randn(B, NH, S, device=device, dtype=dtype) + 3.0
         grad = torch.randn(B, NH, S, DV, device=device, dtype=dtype)
     except Exception as exc:
-        out["fwd_status"] = out["fwdbwd_status"] = "OOM" if _is_oom(exc) else f"failed: {_short(exc)}"
+        out["fwd_status"] = out["fwdbwd_status"] = gb.failure(exc)
         return out
     inputs = (q, k, v, i, f)
 
@@ -213,7 +166,7 @@ def _bench(spec: dict) -> dict:
             torch.cuda.reset_peak_memory_stats(device)
         with torch.no_grad():
             h = fn(*inputs)  # first call: compiles, and gives the output for the sanity numbers
-            _sync(device)
+            gb.sync(device)
             hf = h.float()
             out["h_absmean"] = hf.abs().mean().item()
             out["h_finite"] = bool(torch.isfinite(hf).all().item())
@@ -222,13 +175,13 @@ def _bench(spec: dict) -> dict:
             def fwd():
                 fn(*inputs)
 
-            out["fwd_ms"] = _time_ms(fwd, device, spec)
+            out["fwd_ms"] = gb.time_ms(fwd, device, spec)
         out["fwd_status"] = "ok"
         if device.type == "cuda":
             out["fwd_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     except Exception as exc:
-        out["fwd_status"] = "OOM" if _is_oom(exc) else f"failed: {_short(exc)}"
-    _free(device)
+        out["fwd_status"] = gb.failure(exc)
+    gb.free(device)
 
     # forward + backward
     try:
@@ -239,19 +192,19 @@ def _bench(spec: dict) -> dict:
         grad = grad.to(h.dtype)
         h.backward(grad)
         del h
-        _sync(device)
+        gb.sync(device)
 
         def fwd_bwd():
             fn(*leaves).backward(grad)
 
         for t in leaves:
             t.grad = None
-        out["fwdbwd_ms"] = _time_ms(fwd_bwd, device, spec, grad_to_none=leaves)
+        out["fwdbwd_ms"] = gb.time_ms(fwd_bwd, device, spec, grad_to_none=leaves)
         out["fwdbwd_status"] = "ok"
         if device.type == "cuda":
             out["fwdbwd_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     except Exception as exc:
-        out["fwdbwd_status"] = "OOM" if _is_oom(exc) else f"failed: {_short(exc)}"
+        out["fwdbwd_status"] = gb.failure(exc)
     return out
 
 
@@ -271,78 +224,27 @@ def _calibrate(spec: dict) -> dict:
     src = torch.empty(copy_bytes, dtype=torch.uint8, device=device).fill_(1)
     dst = torch.empty_like(src)
     dst.copy_(src)
-    _sync(device)
-    ms = _time_ms(lambda s=src, d=dst: d.copy_(s), device, spec)
+    gb.sync(device)
+    ms = gb.time_ms(lambda s=src, d=dst: d.copy_(s), device, spec)
     info.update(copy_bytes=copy_bytes, copy_ms=ms, bandwidth_gbs=2 * copy_bytes / (ms * 1e-3) / 1e9)
     del src, dst
-    _free(device)
+    gb.free(device)
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
-    _sync(device)
-    ms = _time_ms(lambda a=a, b=b: a @ b, device, spec)
+    gb.sync(device)
+    ms = gb.time_ms(lambda a=a, b=b: a @ b, device, spec)
     info.update(
         matmul_n=n, matmul_dtype=str(dtype), matmul_ms=ms, matmul_tflops=2 * n**3 / (ms * 1e-3) / 1e12
     )
     return info
 
 
-def _child(spec: dict) -> None:
-    if spec["mode"] == "abort":  # exercises the crash path of the parent in --dry-run
-        os.abort()
-    result = _calibrate(spec) if spec.get("what") == "calib" else _bench(spec)
-    print(MARK + json.dumps(result), flush=True)
+def _work(spec: dict) -> dict:
+    return _calibrate(spec) if spec.get("what") == "calib" else _bench(spec)
 
 
 # ------------------------------------------------------------------------------------------ parent side
-def _version(dist: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _spawn(spec: dict, timeout: float) -> dict:
-    """Run one child; return its result dict, or a dict describing how it failed."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
-    )
-    status = None
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        status = f"timeout ({timeout:g} s)"
-    except BaseException:  # Ctrl-C in the parent: take the child's process group down with it
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    wall = time.perf_counter() - t0
-    lines = [ln[len(MARK) :] for ln in stdout.splitlines() if ln.startswith(MARK)]
-    result = json.loads(lines[-1]) if lines else {}
-    if not lines and status is None:
-        rc = proc.returncode
-        if rc < 0:
-            try:
-                status = f"failed (exit code {rc}, {signal.Signals(-rc).name})"
-            except ValueError:
-                status = f"failed (exit code {rc})"
-        else:
-            status = f"failed (exit code {rc})" if rc else "failed (no result line)"
-    if status is not None:
-        result.update(fwd_status=status, fwdbwd_status=status)
-        last = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-        result["stderr_last_line"] = last[-1][:300] if last else ""
-    result.update(exit_code=proc.returncode, wall_s=round(wall, 2), stderr_tail=stderr[-2000:])
-    return result
-
-
 def floors(shape, calib: dict | None) -> dict:
     B, NH, S, DQK, DV = shape
     L = FLOOR_CHUNK
@@ -360,27 +262,6 @@ def floors(shape, calib: dict | None) -> dict:
             fwdbwd_floor_ms=BWD_FACTOR * max(mem, comp),
         )
     return rec
-
-
-def _fmt_ms(x: float) -> str:
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}" if x < 1000 else f"{x:.0f}"
-
-
-def _cell_status(status: str | None, limit: int = 48) -> str:
-    text = (status or "-").replace("|", "/")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _cell(r: dict | None) -> str:
-    if r is None:
-        return "-"
-    parts = []
-    for phase in ("fwd", "fwdbwd"):
-        st = r.get(f"{phase}_status")
-        parts.append(_fmt_ms(r[f"{phase}_ms"]) if st == "ok" else _cell_status(st))
-    if parts[0] == parts[1] and r.get("fwd_status") != "ok":
-        return parts[0]
-    return " / ".join(parts)
 
 
 def _ratio_cell(r: dict | None, fl: dict) -> str:
@@ -413,7 +294,11 @@ def _print_tables(doc: dict) -> None:
     print(head)
     print(rule)
     for impl in impls:
-        print(f"| {IMPLS[impl][0]} | " + " | ".join(_cell(by.get((impl, s))) for s in shapes) + " |")
+        print(
+            f"| {IMPLS[impl][0]} | "
+            + " | ".join(gb.cell(by.get((impl, s)), CELL_WIDTH) for s in shapes)
+            + " |"
+        )
 
     bw, tf = calib.get("bandwidth_gbs"), calib.get("matmul_tflops")
     measured = (
@@ -466,10 +351,8 @@ def _print_tables(doc: dict) -> None:
     notes = []
     for r in doc["results"]:
         where = f"{r['impl']} @ {_shape_str(r['shape'])}"
-        st_f, st_b = r.get("fwd_status"), r.get("fwdbwd_status")
-        phases = [("fwd and fwd+bwd", st_f)] if st_f == st_b else [("fwd", st_f), ("fwd+bwd", st_b)]
-        for phase, st in phases:
-            if st not in (None, "ok", "n/a") and len(_cell_status(st)) < len(st):
+        for phase, st in gb.status_phases(r.get("fwd_status"), r.get("fwdbwd_status")):
+            if st not in (None, "ok", "n/a") and len(gb.cell_status(st, CELL_WIDTH)) < len(st):
                 notes.append(f"- {where} {phase}: {st}")
         if r.get("stderr_last_line"):
             notes.append(f"- {r['impl']} @ {_shape_str(r['shape'])} stderr: {r['stderr_last_line']}")
@@ -478,49 +361,21 @@ def _print_tables(doc: dict) -> None:
         print("\n".join(dict.fromkeys(notes)))
 
 
-def _parse_subset(text: str | None, valid: list, what: str) -> list:
-    if not text:
-        return list(valid)
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in items if t not in valid]
-    if bad:
-        raise SystemExit(f"unknown {what} {bad}; choose from {valid}")
-    return items
-
-
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", help=f"comma-separated shape indices (0..{len(SHAPES) - 1}); default all")
-    p.add_argument("--impls", help=f"comma-separated subset of {','.join(IMPLS)}; default all")
-    p.add_argument("--quick", action="store_true", help="shorter do_bench windows (warm-up 25 ms, 100 ms)")
-    p.add_argument(
-        "--out", help="JSON results file (default: $OUT/kernels_mlstm.json, else ./kernels_mlstm.json)"
-    )
-    p.add_argument("--timeout", type=float, default=240.0, help="seconds allowed per (implementation, shape)")
-    p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+    p = gb.parser(__doc__, len(SHAPES), IMPLS)
+    gb.add_run_args(p, "kernels_mlstm")
     a = p.parse_args()
     if a.child:
-        _child(json.loads(a.child))
+        gb.run_child(json.loads(a.child), MARK, _work)
         return 0
 
     dry = a.dry_run
-    if not dry and not torch.cuda.is_available():
-        print(
-            "kernels_mlstm: no CUDA device here (torch.cuda.is_available() is False); nothing to benchmark."
-        )
+    if gb.no_cuda("kernels_mlstm", dry):
         return 0
     shape_list = DRY_SHAPES if dry else SHAPES
-    idx = [int(s) for s in _parse_subset(a.shapes, [str(j) for j in range(len(shape_list))], "shape index")]
-    impls = _parse_subset(a.impls, list(IMPLS), "implementation")
-    if a.out:
-        out_path = Path(a.out)
-    elif dry:
-        out_path = Path(os.environ.get("TMPDIR", "/tmp")) / "kernels_mlstm_dry.json"
-    elif os.environ.get("OUT"):
-        out_path = Path(os.environ["OUT"]) / "kernels_mlstm.json"
-    else:
-        out_path = Path("kernels_mlstm.json")
+    idx = [int(s) for s in gb.parse_subset(a.shapes, [str(j) for j in range(len(shape_list))], "shape index")]
+    impls = gb.parse_subset(a.impls, list(IMPLS), "implementation")
+    path = gb.out_path(a.out, dry, "kernels_mlstm")
 
     base = {
         "mode": "dry" if dry else "bench",
@@ -529,7 +384,7 @@ def main() -> int:
         "warmup_ms": 25 if a.quick else 100,
         "rep_ms": 100 if a.quick else 500,
     }
-    calib = _spawn({**base, "what": "calib"}, a.timeout)
+    calib = gb.spawn(__file__, MARK, {**base, "what": "calib"}, a.timeout)
     if calib.get("fwd_status"):  # the calibration child failed
         print(f"calibration failed: {calib['fwd_status']} {calib.get('stderr_last_line', '')}")
         calib_ok = None
@@ -547,8 +402,8 @@ def main() -> int:
             "device": calib.get("device_name", "unknown"),
             "torch": torch.__version__,
             "cuda": torch.version.cuda,
-            "triton": _version("triton"),
-            "mlstm_kernels": _version("mlstm_kernels"),
+            "triton": gb.version("triton"),
+            "mlstm_kernels": gb.version("mlstm_kernels"),
             "python": platform.python_version(),
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "timing": timing,
@@ -569,15 +424,10 @@ def main() -> int:
     }
     if dry:
         # also exercise the crash path: a child that aborts must come back as "failed (exit code N)"
-        crash = _spawn(
-            {**base, "mode": "abort", "impl": "mk_xl_chunk", "shape": list(shape_list[0])}, a.timeout
-        )
+        spec = {**base, "mode": "abort", "impl": "mk_xl_chunk", "shape": list(shape_list[0])}
+        crash = gb.spawn(__file__, MARK, spec, a.timeout)
         doc["dry_run_abort_check"] = {k: crash.get(k) for k in ("fwd_status", "exit_code")}
         print(f"dry run: aborting child reported as {crash['fwd_status']!r}")
-
-    def save() -> None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(doc, indent=1))
 
     m = doc["meta"]
     print(
@@ -610,12 +460,12 @@ def main() -> int:
                     "wall_s": 0.0,
                 }
             else:
-                r = _spawn({**base, "impl": impl, "shape": list(shape)}, a.timeout)
+                r = gb.spawn(__file__, MARK, {**base, "impl": impl, "shape": list(shape)}, a.timeout)
             r.setdefault("impl", impl)
             r.setdefault("shape", list(shape))
             doc["results"].append(r)
-            save()
-            msg = f"  {impl:15s} {_cell(r):>24s}  ms"
+            gb.write_json(path, doc)
+            msg = f"  {impl:15s} {gb.cell(r, CELL_WIDTH):>24s}  ms"
             ratio = _ratio_cell(r, fl)
             if ratio not in ("-", "- / -"):
                 msg += f"   x floor: {ratio}"
@@ -623,16 +473,10 @@ def main() -> int:
                 msg += f"   peak {r.get('fwd_peak_mb', 0):.0f} / {r.get('fwdbwd_peak_mb', 0):.0f} MB"
             msg += f"   ({r['wall_s']:.0f} s)"
             print(msg, flush=True)
-            st_f, st_b = r.get("fwd_status") or "", r.get("fwdbwd_status") or ""
-            phases = [("fwd and fwd+bwd", st_f)] if st_f == st_b else [("fwd", st_f), ("fwd+bwd", st_b)]
-            for phase, st in phases:
-                if st.startswith(("failed", "timeout")) and len(_cell_status(st)) < len(st):
-                    print(f"    {phase}: {st}", flush=True)
-            if r.get("stderr_last_line"):
-                print(f"    stderr: {r['stderr_last_line']}", flush=True)
-    save()
+            gb.print_failures(r, CELL_WIDTH)
+    gb.write_json(path, doc)
     _print_tables(doc)
-    print(f"\nresults written to {out_path}")
+    print(f"\nresults written to {path}")
     return 0
 
 

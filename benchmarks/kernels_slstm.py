@@ -44,22 +44,19 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import gc
 import importlib.util
 import json
 import os
 import platform
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import time
 import types
 from pathlib import Path
 
+import _gpu_bench as gb
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,19 +84,10 @@ IMPLS = {
 #: slow ones: always short do_bench windows, and run after all the others
 SLOW = ("ours_native", "ref_vanilla")
 MARK = "@@KERNELS_SLSTM@@ "  # prefix of the one result line a child prints on stdout
+CELL_WIDTH = 40  # a status longer than this is cut short in the tables (and given in full below them)
 
 
 # ------------------------------------------------------------------------------------------- child side
-def _short(exc: BaseException, limit: int = 300) -> str:
-    first = (str(exc).strip().splitlines() or [""])[0]
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
 def _import_ours() -> str:
     """Make ``xlstm_ts`` (with ``xlstm_ts.kernels``) of this checkout importable; say from where."""
     try:
@@ -121,37 +109,6 @@ def _import_ours() -> str:
     spec.loader.exec_module(mod)
     sys.path.insert(0, str(REPO))
     return f"{REPO} (loaded from source)"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _free(device: torch.device) -> None:
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-
-
-def _time_ms(fn, device: torch.device, spec: dict, grad_to_none=None) -> float:
-    """Median time of ``fn`` in ms: do_bench on the GPU, a short perf_counter loop in dry runs."""
-    if spec["mode"] == "dry":
-        times = []
-        for _ in range(3):
-            for t in grad_to_none or ():
-                t.grad = None
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times) * 1e3
-    import triton.testing
-
-    return float(
-        triton.testing.do_bench(
-            fn, warmup=spec["warmup_ms"], rep=spec["rep_ms"], grad_to_none=grad_to_none, return_mode="median"
-        )
-    )
 
 
 def _our_layer(E: int, NH: int, device: torch.device):
@@ -238,7 +195,7 @@ def _make(spec: dict, out: dict):
         out["weights"] = "ours, converted"
     except Exception as exc:
         ref.reset_parameters()
-        out["weights"] = f"own init ({_short(exc, 120)})"
+        out["weights"] = f"own init ({gb.short(exc, 120)})"
 
     def fn(x):
         return ref(x)
@@ -255,7 +212,7 @@ def _bench(spec: dict) -> dict:
     try:
         fn, inputs, params = _make(spec, out)
     except Exception as exc:
-        out["fwd_status"] = out["fwdbwd_status"] = "OOM" if _is_oom(exc) else f"failed: {_short(exc)}"
+        out["fwd_status"] = out["fwdbwd_status"] = gb.failure(exc)
         return out
 
     try:
@@ -263,19 +220,19 @@ def _bench(spec: dict) -> dict:
             torch.cuda.reset_peak_memory_stats(device)
         with torch.no_grad():
             y = fn(*inputs)  # first call: compiles, and gives the sanity numbers
-            _sync(device)
+            gb.sync(device)
             yf = y.float()
             out["out_absmean"] = yf.abs().mean().item()
             out["out_finite"] = bool(torch.isfinite(yf).all().item())
             out["out_shape"] = list(y.shape)
             del y, yf
-            out["fwd_ms"] = _time_ms(lambda: fn(*inputs), device, spec)
+            out["fwd_ms"] = gb.time_ms(lambda: fn(*inputs), device, spec, dry_reps=3)
         out["fwd_status"] = "ok"
         if device.type == "cuda":
             out["fwd_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     except Exception as exc:
-        out["fwd_status"] = "OOM" if _is_oom(exc) else f"failed: {_short(exc)}"
-    _free(device)
+        out["fwd_status"] = gb.failure(exc)
+    gb.free(device)
 
     try:
         if device.type == "cuda":
@@ -285,33 +242,19 @@ def _bench(spec: dict) -> dict:
         grad = torch.randn(y.shape, generator=torch.Generator().manual_seed(2)).to(device, y.dtype)
         y.backward(grad)
         del y
-        _sync(device)
+        gb.sync(device)
         resets = leaves + (params or [])
         for t in resets:
             t.grad = None
-        out["fwdbwd_ms"] = _time_ms(lambda: fn(*leaves).backward(grad), device, spec, grad_to_none=resets)
+        out["fwdbwd_ms"] = gb.time_ms(
+            lambda: fn(*leaves).backward(grad), device, spec, grad_to_none=resets, dry_reps=3
+        )
         out["fwdbwd_status"] = "ok"
         if device.type == "cuda":
             out["fwdbwd_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     except Exception as exc:
-        out["fwdbwd_status"] = "OOM" if _is_oom(exc) else f"failed: {_short(exc)}"
+        out["fwdbwd_status"] = gb.failure(exc)
     return out
-
-
-def _child(spec: dict) -> None:
-    if spec["mode"] == "abort":  # exercises the crash path of the parent in --dry-run
-        os.abort()
-    print(MARK + json.dumps(_bench(spec)), flush=True)
-
-
-# ------------------------------------------------------------------------------------------ parent side
-def _version(dist: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _nvcc_version() -> str:
@@ -324,67 +267,7 @@ def _nvcc_version() -> str:
         text = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=30).stdout
         return (text.strip().splitlines() or ["?"])[-1]
     except Exception as exc:
-        return f"error: {_short(exc, 80)}"
-
-
-def _spawn(spec: dict, timeout: float) -> dict:
-    """Run one child; return its result dict, or a dict describing how it failed."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
-    )
-    status = None
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        status = f"timeout ({timeout:.0f} s)"
-    except BaseException:  # Ctrl-C in the parent: take the child's process group down with it
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    wall = time.perf_counter() - t0
-    lines = [ln[len(MARK) :] for ln in stdout.splitlines() if ln.startswith(MARK)]
-    result = json.loads(lines[-1]) if lines else {}
-    if not lines and status is None:
-        rc = proc.returncode
-        if rc < 0:
-            try:
-                status = f"failed (exit code {rc}, {signal.Signals(-rc).name})"
-            except ValueError:
-                status = f"failed (exit code {rc})"
-        else:
-            status = f"failed (exit code {rc})" if rc else "failed (no result line)"
-    if status is not None:
-        result.update(fwd_status=status, fwdbwd_status=status)
-        last = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-        result["stderr_last_line"] = last[-1][:300] if last else ""
-    result.update(exit_code=proc.returncode, wall_s=round(wall, 2), stderr_tail=stderr[-2000:])
-    return result
-
-
-def _fmt_ms(x: float) -> str:
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}" if x < 1000 else f"{x:.0f}"
-
-
-def _cell_status(status: str | None, limit: int = 40) -> str:
-    text = (status or "-").replace("|", "/")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _cell(r: dict | None) -> str:
-    if r is None:
-        return "-"
-    parts = []
-    for phase in ("fwd", "fwdbwd"):
-        st = r.get(f"{phase}_status")
-        parts.append(_fmt_ms(r[f"{phase}_ms"]) if st == "ok" else _cell_status(st))
-    if parts[0] == parts[1] and r.get("fwd_status") != "ok":
-        return parts[0]
-    return " / ".join(parts)
+        return f"error: {gb.short(exc, 80)}"
 
 
 def _shape_str(shape) -> str:
@@ -444,7 +327,11 @@ def _print_tables(doc: dict) -> None:
     print(head)
     print(rule)
     for impl in impls:
-        print(f"| {IMPLS[impl][0]} | " + " | ".join(_cell(by.get((impl, s["index"]))) for s in shapes) + " |")
+        print(
+            f"| {IMPLS[impl][0]} | "
+            + " | ".join(gb.cell(by.get((impl, s["index"])), CELL_WIDTH) for s in shapes)
+            + " |"
+        )
 
     print("\nfwd+bwd ratios (fwd in brackets); target and whether it is met\n")
     print(
@@ -493,10 +380,8 @@ def _print_tables(doc: dict) -> None:
             notes.append(f"- {where}: backend auto resolved to `{r['kernel_resolved']}`")
         if r.get("weights") and not r["weights"].startswith("ours"):
             notes.append(f"- {where}: weights: {r['weights']}")
-        st_f, st_b = r.get("fwd_status"), r.get("fwdbwd_status")
-        phases = [("fwd and fwd+bwd", st_f)] if st_f == st_b else [("fwd", st_f), ("fwd+bwd", st_b)]
-        for phase, st in phases:
-            if st not in (None, "ok") and len(_cell_status(st)) < len(st):
+        for phase, st in gb.status_phases(r.get("fwd_status"), r.get("fwdbwd_status")):
+            if st not in (None, "ok") and len(gb.cell_status(st, CELL_WIDTH)) < len(st):
                 notes.append(f"- {where} {phase}: {st}")
         if r.get("stderr_last_line"):
             notes.append(f"- {where} stderr: {r['stderr_last_line']}")
@@ -505,21 +390,8 @@ def _print_tables(doc: dict) -> None:
         print("\n".join(dict.fromkeys(notes)))
 
 
-def _parse_subset(text: str | None, valid: list, what: str) -> list:
-    if not text:
-        return list(valid)
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in items if t not in valid]
-    if bad:
-        raise SystemExit(f"unknown {what} {bad}; choose from {valid}")
-    return items
-
-
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", help=f"comma-separated shape indices (0..{len(SHAPES) - 1}); default all")
-    p.add_argument("--impls", help=f"comma-separated subset of {','.join(IMPLS)}; default all")
-    p.add_argument("--quick", action="store_true", help="shorter do_bench windows (warm-up 25 ms, 100 ms)")
+    p = gb.parser(__doc__, len(SHAPES), IMPLS)
     p.add_argument("--vanilla-all", action="store_true", help="also run the reference vanilla at shape 1")
     p.add_argument(
         "--ref-dtype",
@@ -527,40 +399,25 @@ def main() -> int:
         choices=["bfloat16", "float16", "float32"],
         help="dtype of the reference CUDA kernel (its config `dtype`; default: the reference's default)",
     )
-    p.add_argument(
-        "--out", help="JSON results file (default: $OUT/kernels_slstm.json, else ./kernels_slstm.json)"
-    )
-    p.add_argument("--timeout", type=float, default=240.0, help="seconds allowed per (implementation, shape)")
+    gb.add_run_args(p, "kernels_slstm")
     p.add_argument(
         "--budget",
         type=float,
         default=420.0,
         help="seconds after which no new measurement starts; a child started before gets at most 120 s more",
     )
-    p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
-        _child(json.loads(a.child))
+        gb.run_child(json.loads(a.child), MARK, _bench)
         return 0
 
     dry = a.dry_run
-    if not dry and not torch.cuda.is_available():
-        print(
-            "kernels_slstm: no CUDA device here (torch.cuda.is_available() is False); nothing to benchmark."
-        )
+    if gb.no_cuda("kernels_slstm", dry):
         return 0
     shape_list = DRY_SHAPES if dry else SHAPES
-    idx = [int(s) for s in _parse_subset(a.shapes, [str(j) for j in range(len(shape_list))], "shape index")]
-    impls = _parse_subset(a.impls, list(IMPLS), "implementation")
-    if a.out:
-        out_path = Path(a.out)
-    elif dry:
-        out_path = Path(os.environ.get("TMPDIR", "/tmp")) / "kernels_slstm_dry.json"
-    elif os.environ.get("OUT"):
-        out_path = Path(os.environ["OUT"]) / "kernels_slstm.json"
-    else:
-        out_path = Path("kernels_slstm.json")
+    idx = [int(s) for s in gb.parse_subset(a.shapes, [str(j) for j in range(len(shape_list))], "shape index")]
+    impls = gb.parse_subset(a.impls, list(IMPLS), "implementation")
+    path = gb.out_path(a.out, dry, "kernels_slstm")
 
     t_start = time.perf_counter()
     base = {"mode": "dry" if dry else "bench", "device": "cpu" if dry else "cuda", "ref_dtype": a.ref_dtype}
@@ -579,10 +436,10 @@ def main() -> int:
             "device": "cpu (dry run)" if dry else "unknown",
             "torch": torch.__version__,
             "cuda": torch.version.cuda,
-            "triton": _version("triton"),
-            "xlstm": _version("xlstm"),
-            "mlstm_kernels": _version("mlstm_kernels"),
-            "xlstm_ts": _version("xlstm-ts"),
+            "triton": gb.version("triton"),
+            "xlstm": gb.version("xlstm"),
+            "mlstm_kernels": gb.version("mlstm_kernels"),
+            "xlstm_ts": gb.version("xlstm-ts"),
             "python": platform.python_version(),
             "nvcc": _nvcc_version(),
             "ninja": shutil.which("ninja") or "not found",
@@ -603,16 +460,14 @@ def main() -> int:
         "ratios": [],
     }
     if dry:
-        crash = _spawn(
-            {**base, **fast_win, "mode": "abort", "impl": "ref_cuda", "shape": [1, 1, 4, 1]}, a.timeout
-        )
+        spec = {**base, **fast_win, "mode": "abort", "impl": "ref_cuda", "shape": [1, 1, 4, 1]}
+        crash = gb.spawn(__file__, MARK, spec, a.timeout, timeout_fmt=".0f")
         doc["dry_run_abort_check"] = {k: crash.get(k) for k in ("fwd_status", "exit_code")}
         print(f"dry run: aborting child reported as {crash['fwd_status']!r}")
 
     def save() -> None:
         doc["ratios"] = ratios(doc)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(doc, indent=1))
+        gb.write_json(path, doc)
 
     m = doc["meta"]
     print(
@@ -638,30 +493,25 @@ def main() -> int:
             win = slow_win if impl in SLOW else fast_win
             # past the budget a child still gets 120 s, so a run ends within budget + 120 s
             timeout = min(a.timeout, max(60.0, a.budget + 120.0 - elapsed))
-            r = _spawn({**base, **win, "impl": impl, "shape": shape}, timeout)
+            spec = {**base, **win, "impl": impl, "shape": shape}
+            r = gb.spawn(__file__, MARK, spec, timeout, timeout_fmt=".0f")
         r.update(impl=impl, shape=shape, index=j)
         if r.get("device_name") and doc["meta"]["device"] == "unknown":
             doc["meta"]["device"] = r["device_name"]
         doc["results"].append(r)
         save()
-        msg = f"shape {j} ({_shape_str(shape)})  {impl:17s} {_cell(r):>24s}  ms"
+        msg = f"shape {j} ({_shape_str(shape)})  {impl:17s} {gb.cell(r, CELL_WIDTH):>24s}  ms"
         if r.get("out_absmean") is not None:
             msg += f"   mean|out| {r['out_absmean']:.5f}"
         if r.get("build_s") is not None:
             msg += f"   build {r['build_s']:.1f} s"
         msg += f"   ({r['wall_s']:.0f} s)"
         print(msg, flush=True)
-        st_f, st_b = r.get("fwd_status") or "", r.get("fwdbwd_status") or ""
-        phases = [("fwd and fwd+bwd", st_f)] if st_f == st_b else [("fwd", st_f), ("fwd+bwd", st_b)]
-        for phase, st in phases:
-            if st.startswith(("failed", "timeout")) and len(_cell_status(st)) < len(st):
-                print(f"    {phase}: {st}", flush=True)
-        if r.get("stderr_last_line"):
-            print(f"    stderr: {r['stderr_last_line']}", flush=True)
+        gb.print_failures(r, CELL_WIDTH)
     doc["meta"]["total_s"] = round(time.perf_counter() - t_start, 1)
     save()
     _print_tables(doc)
-    print(f"\ntotal {doc['meta']['total_s']:.0f} s; results written to {out_path}")
+    print(f"\ntotal {doc['meta']['total_s']:.0f} s; results written to {path}")
     return 0
 
 
