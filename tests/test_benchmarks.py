@@ -1,0 +1,48 @@
+"""The benchmark scripts keep working: every script answers ``--help``, and the two GPU kernel benchmarks
+run their CPU ``--dry-run`` (the child-process plumbing, the tables and the JSON) end to end.
+
+The timings themselves are never checked here (benchmarks print measured numbers; tests do not time).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("_"))
+
+
+def _run(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help(script):
+    proc = _run([str(BENCHMARKS / script), "--help"], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "usage:" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "script,working",
+    [
+        ("kernels_mlstm.py", {"ours_native", "sdpa"}),
+        ("kernels_slstm.py", {"ours_layer", "cudnn_lstm"}),
+    ],
+)
+def test_gpu_benchmark_dry_run(script, working, tmp_path):
+    out = tmp_path / "result.json"
+    proc = _run([str(BENCHMARKS / script), "--dry-run", "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "fwd / fwd+bwd" in proc.stdout
+    results = json.loads(out.read_text())["results"]
+    ok = {r["impl"] for r in results if r.get("fwd_status") == "ok" and r.get("fwdbwd_status") == "ok"}
+    assert working <= ok, f"expected {working} to run on the CPU, got {ok}"
+    for r in results:
+        if r.get("fwd_status") == "ok":
+            assert r["fwd_ms"] > 0 and r["fwdbwd_ms"] > 0
