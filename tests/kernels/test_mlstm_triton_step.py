@@ -1,24 +1,18 @@
 """Fused Triton mLSTM step against the float64 references.
 
-Without a CUDA device the kernel runs under Triton's interpreter (``TRITON_INTERPRET=1``, set
-below before Triton is imported), at tiny sizes.  The ``gpu`` tests run the compiled kernel at
+Without a CUDA device the kernel runs under Triton's interpreter (``TRITON_INTERPRET=1``, set by
+tests/conftest.py before anything imports Triton), at tiny sizes.  The ``gpu`` tests run the compiled kernel at
 production head sizes.  Every output buffer the wrapper allocates is poisoned with NaN (see the
 ``poison_empty`` fixture), so an element the kernel forgets to write fails the comparison.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
-
 import pytest
 import torch
 
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 triton = pytest.importorskip("triton")
 
-import xlstm_ts.kernels.mlstm._triton.step as _step_kernels  # noqa: E402
 import xlstm_ts.kernels.mlstm.step as step_mod  # noqa: E402
 from xlstm_ts.kernels import mLSTMState  # noqa: E402
 from xlstm_ts.kernels.mlstm import (  # noqa: E402
@@ -27,14 +21,6 @@ from xlstm_ts.kernels.mlstm import (  # noqa: E402
     mlstm_step_native,
 )
 from xlstm_ts.kernels.mlstm.step import mlstm_step_triton  # noqa: E402
-
-# The kernel module may have been imported (and compiled-mode decorated) before this file set the
-# variable, e.g. by the package doctest collection; decorate it again for the interpreter.
-if (
-    not torch.cuda.is_available()
-    and type(_step_kernels.mlstm_step_fwd_kernel).__name__ != "InterpretedFunction"
-):
-    importlib.reload(_step_kernels)
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
