@@ -24,37 +24,9 @@ import torch
 
 from . import mlstm as _mlstm  # noqa: F401  (registers the mLSTM kernels)
 from . import slstm as _slstm  # noqa: F401  (registers the sLSTM kernels)
+from ._checks import check_mlstm, check_mlstm_state, check_slstm, check_slstm_state
 from ._registry import ENV_BACKEND, KernelSpec, available_kernels, get_kernel, register_kernel
 from .states import mLSTMState, sLSTMState
-
-
-def _expect(condition: bool, what: str, got: object) -> None:
-    if not condition:
-        raise ValueError(f"{what}; got {got}.")
-
-
-def _check_mlstm(q, k, v, i, f, seq: bool) -> None:
-    lead = 4 if seq else 3
-    _expect(q.dim() == lead, f"q must have {lead} dims ([B, NH{', S' if seq else ''}, DK])", tuple(q.shape))
-    _expect(k.shape == q.shape, f"k must have the shape of q {tuple(q.shape)}", tuple(k.shape))
-    _expect(
-        v.dim() == lead and v.shape[:-1] == q.shape[:-1],
-        f"v must be [B, NH{', S' if seq else ''}, DV] matching q {tuple(q.shape)}",
-        tuple(v.shape),
-    )
-    for name, gate in (("igate", i), ("fgate", f)):
-        _expect(
-            gate.shape == q.shape[:-1], f"{name} must have shape {tuple(q.shape[:-1])}", tuple(gate.shape)
-        )
-
-
-def _check_mlstm_state(state: mLSTMState | None, q: torch.Tensor, v: torch.Tensor) -> None:
-    if state is None:
-        return
-    B, NH, DK, DV = q.shape[0], q.shape[1], q.shape[-1], v.shape[-1]
-    expected = ((B, NH, DK, DV), (B, NH, DK), (B, NH, 1))
-    got = tuple(tuple(t.shape) for t in state)
-    _expect(got == expected, f"mLSTM state (c, n, m) must have shapes {expected}", got)
 
 
 def mlstm_sequence(
@@ -93,8 +65,8 @@ def mlstm_sequence(
     (h, state)
         ``h`` ``[B, NH, S, DV]`` in the dtype of ``q``; ``state`` or ``None``.
     """
-    _check_mlstm(q, k, v, igate, fgate, seq=True)
-    _check_mlstm_state(initial_state, q, v)
+    check_mlstm(q, k, v, igate, fgate, seq=True)
+    check_mlstm_state(initial_state, q, v)
     spec = get_kernel("mlstm", kernel, q.device, q.dtype, inputs=(q, v))
     if spec.form == "chunkwise":
         return spec.fn(
@@ -125,30 +97,10 @@ def mlstm_step(
 
     Returns ``h`` ``[B, NH, DV]`` and the new state.
     """
-    _check_mlstm(q, k, v, igate, fgate, seq=False)
-    _check_mlstm_state(state, q, v)
+    check_mlstm(q, k, v, igate, fgate, seq=False)
+    check_mlstm_state(state, q, v)
     spec = get_kernel("mlstm", kernel, q.device, q.dtype, inputs=(q, v))
     return spec.fn(q, k, v, igate, fgate, state, eps=eps)
-
-
-def _check_slstm(x: torch.Tensor, r: torch.Tensor, b: torch.Tensor, seq: bool) -> None:
-    lead = 5 if seq else 4
-    _expect(
-        x.dim() == lead and x.shape[-2] == 4,
-        f"x must be [B, {'S, ' if seq else ''}NH, 4, DH] gate pre-activations",
-        tuple(x.shape),
-    )
-    NH, DH = x.shape[-3], x.shape[-1]
-    _expect(tuple(r.shape) == (NH, DH, 4, DH), f"recurrent_kernel must be {(NH, DH, 4, DH)}", tuple(r.shape))
-    _expect(tuple(b.shape) == (NH, 4, DH), f"bias must be {(NH, 4, DH)}", tuple(b.shape))
-
-
-def _check_slstm_state(state: sLSTMState | None, x: torch.Tensor) -> None:
-    if state is None:
-        return
-    expected = (x.shape[0], x.shape[-3], x.shape[-1])
-    got = tuple(tuple(t.shape) for t in state)
-    _expect(all(g == expected for g in got), f"sLSTM state (h, c, n, m) must each be {expected}", got)
 
 
 def slstm_sequence(
@@ -176,8 +128,8 @@ def slstm_sequence(
     (h, state)
         ``h`` ``[B, S, NH, DH]`` in the dtype of ``x``; the final state or ``None``.
     """
-    _check_slstm(x, recurrent_kernel, bias, seq=True)
-    _check_slstm_state(initial_state, x)
+    check_slstm(x, recurrent_kernel, bias, seq=True)
+    check_slstm_state(initial_state, x)
     spec = get_kernel("slstm", kernel, x.device, x.dtype, inputs=(x, recurrent_kernel, bias))
     if spec.form == "recurrent":
         h, state = spec.fn(x, recurrent_kernel, bias, initial_state)
@@ -194,8 +146,8 @@ def slstm_step(
     kernel: str = "step--auto",
 ) -> tuple[torch.Tensor, sLSTMState]:
     """One sLSTM step; ``x`` is ``[B, NH, 4, DH]``. Returns ``h`` ``[B, NH, DH]`` and the new state."""
-    _check_slstm(x, recurrent_kernel, bias, seq=False)
-    _check_slstm_state(state, x)
+    check_slstm(x, recurrent_kernel, bias, seq=False)
+    check_slstm_state(state, x)
     return get_kernel("slstm", kernel, x.device, x.dtype).fn(x, recurrent_kernel, bias, state)
 
 

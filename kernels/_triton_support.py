@@ -1,4 +1,4 @@
-"""When the Triton kernels can run: Triton importable and a CUDA device (checked once, lazily).
+"""When the Triton kernels can run (Triton importable, a CUDA device), and the launch plumbing they share.
 
 Triton is an optional dependency; nothing here imports it.  On a CPU machine the Triton kernels are
 still importable and can be called directly under ``TRITON_INTERPRET=1`` (the tests do), but ``auto``
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
+import os
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -25,3 +28,75 @@ def triton_available() -> bool:
 def triton_supports(device: torch.device, dtype: torch.dtype) -> bool:
     """Capability check for the registry: a CUDA tensor of a supported dtype, and Triton installed."""
     return torch.device(device).type == "cuda" and dtype in TRITON_DTYPES and triton_available()
+
+
+#: ``MODE`` constexpr of the kernels for each activation dtype (see ``kernels/_triton/common.py``).
+TRITON_MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+
+
+def pow2(x: int, least: int = 16) -> int:
+    """Smallest power of two ``>= x`` and ``>= least`` (block sizes; ``tl.dot`` needs at least 16)."""
+    return max(least, 1 << (max(1, x) - 1).bit_length())
+
+
+@functools.cache
+def sm_count(device: torch.device) -> int:
+    """Streaming multiprocessors of a CUDA device; an H100's 132 elsewhere (the interpreter)."""
+    if torch.device(device).type != "cuda":
+        return 132
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def with_override(cfg: dict, env_var: str) -> dict:
+    """``cfg`` updated with the JSON object in ``env_var``, if set (the benchmarks' hook for sweeps)."""
+    override = os.environ.get(env_var)
+    if override:
+        cfg.update(json.loads(override))
+    return cfg
+
+
+def no_pipelining(meta: dict) -> bool:
+    """Launch fallback: one software-pipelining stage instead of several."""
+    if meta.get("num_stages", 3) > 1:
+        meta["num_stages"] = 1
+        return True
+    return False
+
+
+def switch_off(key: str) -> Callable[[dict], bool]:
+    """Launch fallback: set the boolean constexpr ``key`` to False."""
+
+    def step(meta: dict) -> bool:
+        if meta.get(key, False):
+            meta[key] = False
+            return True
+        return False
+
+    return step
+
+
+def halve(key: str, least: int = 16) -> Callable[[dict], bool]:
+    """Launch fallback: halve the block size ``key`` (down to ``least``)."""
+
+    def step(meta: dict) -> bool:
+        if meta.get(key, 0) > least:
+            meta[key] //= 2
+            return True
+        return False
+
+    return step
+
+
+def launch(kernel, grid, *args, fallbacks: Sequence[Callable[[dict], bool]] = (), **meta) -> None:
+    """Launch a Triton ``kernel``; if it needs more shared memory than this GPU has, apply the first of
+    ``fallbacks`` that still changes something (each edits the launch parameters and says whether it did)
+    and try again, so that a heuristic tuned on one GPU never makes a shape fail on a smaller one."""
+    from triton.runtime.errors import OutOfResources
+
+    while True:
+        try:
+            kernel[grid](*args, **meta)
+            return
+        except OutOfResources:
+            if not any(step(meta) for step in fallbacks):
+                raise

@@ -21,32 +21,18 @@ gradients (``O(S)`` work per head) run here in PyTorch:
 
 from __future__ import annotations
 
-import functools
-import json
 import math
-import os
 
 import torch
 import torch.nn.functional as F
 
+from .._triton_support import TRITON_MODES, halve, launch, no_pipelining, pow2, sm_count, with_override
 from ..states import mLSTMState
 
 #: Largest head dims the Triton kernels take (registers hold a ``DK x block`` tile of the memory).
 MAX_DK, MAX_DV = 256, 512
-_MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 #: Environment variable with a JSON object overriding launch parameters (for benchmarks/kernels_mlstm_profile.py).
 LAUNCH_ENV = "XLSTM_TS_MLSTM_LAUNCH"
-
-
-def _pow2(x: int, least: int = 16) -> int:
-    return max(least, 1 << (max(1, x) - 1).bit_length())
-
-
-@functools.cache
-def _sm_count(device: torch.device) -> int:
-    if device.type != "cuda":
-        return 132  # the interpreter: any number works, take an H100's
-    return torch.cuda.get_device_properties(device).multi_processor_count
 
 
 def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.device, mode: int) -> dict:
@@ -54,45 +40,27 @@ def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.de
 
     The sweeps behind them are in docs/benchmarks.md (``benchmarks/kernels_mlstm_profile.py --configs``).
     """
-    BDK = _pow2(DK)
-    L = min(_pow2(min(chunk_size, 128)), _pow2(S))
+    BDK = pow2(DK)
+    L = min(pow2(min(chunk_size, 128)), pow2(S))
     cfg = dict(L=L, BDK=BDK)
     # dk/dv kernel (full DK per program, loop over value blocks): 8 warps; at DK = 256 blocks of 64 values
     # without pipelining (1.06 vs 1.21 ms at the largest benchmark shape)
     # (float32 operands double the shared memory of a stage: one stage only from DK = 128 up)
     pipelined = BDK <= 64 or (BDK <= 128 and mode == 2)
-    cfg.update(BDV=min(_pow2(DV), 64), warps=4 if BDK <= 64 else 8, stages=3 if pipelined else 1)
+    cfg.update(BDV=min(pow2(DV), 64), warps=4 if BDK <= 64 else 8, stages=3 if pipelined else 1)
     # output and dq kernels: 4 warps measured faster than 8 at every shape
-    cfg.update(BDV_O=min(_pow2(DV), 128 if BDK <= 128 else 64), BDK_Q=min(BDK, 128), BDV_Q=min(_pow2(DV), 64))
+    cfg.update(BDV_O=min(pow2(DV), 128 if BDK <= 128 else 64), BDK_Q=min(BDK, 128), BDV_Q=min(pow2(DV), 64))
     cfg.update(warps_O=4, warps_Q=4)
     # the two recurrences over chunks: [64, 128] memory tiles when that still gives ~1.5 programs per SM
     # (their time is set by how many run at once), else [64, 64]; 4 warps
-    wide_v = min(_pow2(DV), 128)
-    wide = BH * -(-DK // 64) * -(-DV // wide_v) >= 1.5 * _sm_count(device)
-    cfg.update(BDK_T=min(BDK, 64), BDV_T=wide_v if wide else min(_pow2(DV), 64), warps_T=4, stages_T=3)
-    override = os.environ.get(LAUNCH_ENV)  # benchmarking hook: JSON of entries to replace
-    if override:
-        cfg.update(json.loads(override))
-    return cfg
+    wide_v = min(pow2(DV), 128)
+    wide = BH * -(-DK // 64) * -(-DV // wide_v) >= 1.5 * sm_count(device)
+    cfg.update(BDK_T=min(BDK, 64), BDV_T=wide_v if wide else min(pow2(DV), 64), warps_T=4, stages_T=3)
+    return with_override(cfg, LAUNCH_ENV)
 
 
-def _run(kernel, grid, *args, **meta) -> None:
-    """Launch ``kernel``; if it needs more shared memory than this GPU has, retry without software
-    pipelining, then with halved value blocks (``BDV``, which only sets a loop step in the kernels that
-    take this path), so that the heuristics above never make a shape fail on a smaller GPU."""
-    from triton.runtime.errors import OutOfResources
-
-    while True:
-        try:
-            kernel[grid](*args, **meta)
-            return
-        except OutOfResources:
-            if meta.get("num_stages", 3) > 1:
-                meta["num_stages"] = 1
-            elif meta.get("BDV", 0) > 16:
-                meta["BDV"] //= 2
-            else:
-                raise
+#: Launch fallbacks of the two kernels that loop over value blocks (``BDV`` only sets their loop step).
+_SMALLER = (no_pipelining, halve("BDV"))
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -108,8 +76,9 @@ class _ChunkwiseTriton(torch.autograd.Function):
         B, NH, S, DK = q.shape
         DV = v.shape[-1]
         BH = B * NH
-        cfg = _launch(B * NH, S, DK, DV, chunk_size, q.device, _MODES[q.dtype])
-        L, mode = cfg["L"], _MODES[q.dtype]
+        mode = TRITON_MODES[q.dtype]
+        cfg = _launch(B * NH, S, DK, DV, chunk_size, q.device, mode)
+        L = cfg["L"]
         NC = -(-S // L)
         dev, f32 = q.device, torch.float32
         qf, kf, vf, i_f, f_f = (_flat(t) for t in (q, k, v, i, f))
@@ -168,18 +137,18 @@ class _ChunkwiseTriton(torch.autograd.Function):
         dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
         dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
 
-        mode = _MODES[dtype]
+        mode = TRITON_MODES[dtype]
         n_kb = -(-DK // cfg["BDK_Q"])
         dq = torch.empty(BH, S, DK, device=dev, dtype=dtype)
         den = torch.empty(BH, S, device=dev, dtype=f32)
         rho = torch.empty(BH, S, device=dev, dtype=f32)
         eta = torch.empty(BH, S, device=dev, dtype=f32)
         qdq = torch.empty(n_kb, BH, S, device=dev, dtype=f32)
-        _run(
+        launch(
             mlstm_chunkwise_bwd_dq_kernel,
             (n_kb, NC, BH),
             qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
-            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, num_warps=cfg["warps_Q"],
+            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, num_warps=cfg["warps_Q"], fallbacks=_SMALLER,
         )  # fmt: skip
         d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
         dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
@@ -195,12 +164,12 @@ class _ChunkwiseTriton(torch.autograd.Function):
         dk = torch.empty(BH, S, DK, device=dev, dtype=dtype)
         dv = torch.empty(BH, S, DV, device=dev, dtype=dtype)
         kdk = torch.empty(BH, S, device=dev, dtype=f32)
-        _run(
+        launch(
             mlstm_chunkwise_bwd_dkdv_kernel,
             (NC, BH),
             qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk, dv, kdk, S, DK, DV, NC, scale,
             L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
-            num_stages=cfg["stages"],
+            num_stages=cfg["stages"], fallbacks=_SMALLER,
         )  # fmt: skip
         # gate and stabiliser gradients: O(S) reductions per head
         key_side = kdk  # B_j, [BH, S]
@@ -286,7 +255,7 @@ def mlstm_chunkwise_triton(
     """
     B, NH, S, DK = q.shape
     DV = v.shape[-1]
-    if q.dtype not in _MODES:
+    if q.dtype not in TRITON_MODES:
         raise TypeError(f"chunkwise--triton takes float32, float16 or bfloat16 inputs; got {q.dtype}.")
     if DK > MAX_DK or DV > MAX_DV:
         raise ValueError(f"chunkwise--triton takes DK <= {MAX_DK} and DV <= {MAX_DV}; got DK={DK}, DV={DV}.")

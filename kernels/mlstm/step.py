@@ -11,11 +11,12 @@ module imports fine without it.  On CPU tensors the kernel runs only under Trito
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 
 import torch
 
+from .._checks import check_mlstm, check_mlstm_state
+from .._triton_support import pow2, sm_count
 from ..states import mLSTMState
 from .native import mlstm_step_native
 
@@ -26,17 +27,8 @@ _TILE_ELEMENTS = 8192
 _MIN_SPLIT_DV = 16
 
 
-def _next_pow2(x: int) -> int:
-    return 1 << max(0, (x - 1).bit_length())
-
-
-@functools.cache
-def _sm_count(device: torch.device) -> int:
-    return torch.cuda.get_device_properties(device).multi_processor_count
-
-
-def _launch_config(DK: int, DV: int, BH: int, sm_count: int) -> tuple[int, int, int]:
-    """``(BLOCK_DK, BLOCK_DV, num_warps)`` for ``BH`` heads of dims ``DK, DV`` on ``sm_count`` SMs.
+def _launch_config(DK: int, DV: int, BH: int, sms: int) -> tuple[int, int, int]:
+    """``(BLOCK_DK, BLOCK_DV, num_warps)`` for ``BH`` heads of dims ``DK, DV`` on ``sms`` SMs.
 
     One program holds the whole (padded) key axis and a slice of the value axis of one head's
     memory.  The slice starts as wide as the tile budget :data:`_TILE_ELEMENTS` allows (wide
@@ -45,9 +37,9 @@ def _launch_config(DK: int, DV: int, BH: int, sm_count: int) -> tuple[int, int, 
     batches in generation).  Measured on an H100 (triton 3.6), two warps per program were the
     best or within a few percent of it for the large tiles; small tiles get one.
     """
-    block_dk = max(16, _next_pow2(DK))
-    block_dv = min(_next_pow2(DV), max(4, _TILE_ELEMENTS // block_dk))
-    while block_dv > _MIN_SPLIT_DV and BH * -(-DV // block_dv) < 2 * sm_count:
+    block_dk = pow2(DK)
+    block_dv = min(pow2(DV, least=1), max(4, _TILE_ELEMENTS // block_dk))
+    while block_dv > _MIN_SPLIT_DV and BH * -(-DV // block_dv) < 2 * sms:
         block_dv //= 2
     num_warps = 2 if block_dk * block_dv >= 4096 else 1
     return block_dk, block_dv, num_warps
@@ -58,24 +50,9 @@ def _needs_autograd(tensors: list[torch.Tensor]) -> bool:
 
 
 def _check_inputs(q, k, v, i, f, state) -> None:
-    if q.dim() != 3:
-        raise ValueError(f"q must have 3 dims [B, NH, DK]; got shape {tuple(q.shape)}.")
-    B, NH, DK = q.shape
-    if k.shape != q.shape:
-        raise ValueError(f"k must have the shape of q {tuple(q.shape)}; got {tuple(k.shape)}.")
-    if v.dim() != 3 or v.shape[:2] != q.shape[:2]:
-        raise ValueError(f"v must be [B, NH, DV] with B, NH = {B}, {NH}; got shape {tuple(v.shape)}.")
-    for name, gate in (("i", i), ("f", f)):
-        if gate.shape != (B, NH):
-            raise ValueError(f"gate {name} must have shape {(B, NH)}; got {tuple(gate.shape)}.")
-    tensors = [q, k, v, i, f]
-    if state is not None:
-        expected = ((B, NH, DK, v.shape[-1]), (B, NH, DK), (B, NH, 1))
-        got = tuple(tuple(t.shape) for t in state)
-        if got != expected:
-            raise ValueError(f"mLSTM state (c, n, m) must have shapes {expected}; got {got}.")
-        tensors += list(state)
-    for t in tensors:
+    check_mlstm(q, k, v, i, f, seq=False)
+    check_mlstm_state(state, q, v)
+    for t in [q, k, v, i, f, *(state or ())]:
         if not t.is_floating_point():
             raise TypeError(f"mlstm_step_triton expects floating-point tensors; got {t.dtype}.")
         if t.device != q.device:
@@ -192,8 +169,8 @@ def mlstm_step_triton(
         n2 = n.reshape(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
         m1 = m.reshape(BH)  # [B, NH, 1] -> [B*NH]
 
-    sm_count = _sm_count(q.device) if q.is_cuda else 1  # the interpreter runs programs one by one
-    block_dk, block_dv, num_warps = _launch_config(DK, DV, BH, sm_count)
+    sms = sm_count(q.device) if q.is_cuda else 1  # the interpreter runs programs one by one
+    block_dk, block_dv, num_warps = _launch_config(DK, DV, BH, sms)
     grid = (BH, -(-DV // block_dv))  # (rows, value-column blocks)
     with torch.cuda.device(q.device) if q.is_cuda else contextlib.nullcontext():
         mlstm_step_fwd_kernel[grid](

@@ -18,11 +18,9 @@ small ``DH`` and formed here with one matrix product otherwise.
 
 from __future__ import annotations
 
-import json
-import os
-
 import torch
 
+from .._triton_support import TRITON_MODES, launch, no_pipelining, pow2, switch_off, with_override
 from ..states import sLSTMState
 
 #: Largest head dim the Triton kernels take.
@@ -30,13 +28,8 @@ MAX_DH = 128
 #: float32 inputs: the four float32 weight tiles of DH = 128 need 264 KiB of shared memory even re-read every
 #: step without pipelining (measured on an H100, whose limit is 227 KiB), so float32 stops at 64.
 MAX_DH_F32 = 64
-_MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 #: Environment variable with a JSON object overriding launch parameters (benchmarks and tests).
 LAUNCH_ENV = "XLSTM_TS_SLSTM_LAUNCH"
-
-
-def _pow2(x: int, least: int = 16) -> int:
-    return max(least, 1 << (max(1, x) - 1).bit_length())
 
 
 def _launch(B: int, DH: int, mode: int) -> dict:
@@ -47,7 +40,7 @@ def _launch(B: int, DH: int, mode: int) -> dict:
     most 64 KiB; the recurrent-kernel gradient is accumulated in registers up to ``DH = 32`` (four more
     float32 tiles), and formed by one matrix product in the wrapper above that.
     """
-    BDH = _pow2(DH)
+    BDH = pow2(DH)
     itemsize = 4 if mode == 0 else 2
     cfg = dict(
         BB=16,
@@ -56,29 +49,12 @@ def _launch(B: int, DH: int, mode: int) -> dict:
         ACC_DR=BDH <= 32,
         warps=4 if BDH <= 64 else 8,
     )
-    override = os.environ.get(LAUNCH_ENV)
-    if override:
-        cfg.update(json.loads(override))
-    return cfg
+    return with_override(cfg, LAUNCH_ENV)
 
 
-def _run(kernel, grid, *args, **meta) -> None:
-    """Launch ``kernel``; if it needs more shared memory than the GPU has, retry with the weights
-    re-read every step instead of kept on chip, then without software pipelining of the time loop
-    (at DH = 128 the pipelined weight tiles alone need more than an H100's 227 KiB)."""
-    from triton.runtime.errors import OutOfResources
-
-    while True:
-        try:
-            kernel[grid](*args, **meta)
-            return
-        except OutOfResources:
-            if meta.get("RESIDENT", False):
-                meta["RESIDENT"] = False
-            elif meta.get("num_stages", 3) > 1:
-                meta["num_stages"] = 1
-            else:
-                raise
+#: Launch fallbacks: weights re-read every step instead of kept on chip, then no software pipelining of the
+#: time loop (at DH = 128 the pipelined weight tiles alone need more than an H100's 227 KiB).
+_SMALLER = (switch_off("RESIDENT"), no_pipelining)
 
 
 class _SequenceTriton(torch.autograd.Function):
@@ -87,7 +63,7 @@ class _SequenceTriton(torch.autograd.Function):
         from ._triton.sequence_fwd import slstm_fwd_kernel
 
         B, S, NH, _, DH = x.shape
-        mode = _MODES[x.dtype]
+        mode = TRITON_MODES[x.dtype]
         cfg = _launch(B, DH, mode)
         dev, f32 = x.device, torch.float32
         xc, rc, bc = x.contiguous(), r.contiguous(), b.contiguous()
@@ -101,11 +77,11 @@ class _SequenceTriton(torch.autograd.Function):
         else:
             st = g = torch.empty(0, device=dev, dtype=f32)
         grid = (-(-B // cfg["BB"]), NH)
-        _run(
+        launch(
             slstm_fwd_kernel, grid,
             xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
             BB=cfg["BB"], BDH=cfg["BDH"], HAS_INIT=has_init, SAVE=save, RESIDENT=cfg["RESIDENT"], MODE=mode,
-            num_warps=cfg["warps"],
+            num_warps=cfg["warps"], fallbacks=_SMALLER,
         )  # fmt: skip
         if save:
             ctx.save_for_backward(rc, st, g)
@@ -133,11 +109,11 @@ class _SequenceTriton(torch.autograd.Function):
             torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32) if cfg["ACC_DR"] else dx.new_empty(0)
         )
         dinit = torch.empty(4, B, NH, DH, device=dev, dtype=f32)
-        _run(
+        launch(
             slstm_bwd_kernel, (nbb, NH),
             rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
             BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=cfg["ACC_DR"], MODE=mode,
-            num_warps=cfg["warps"],
+            num_warps=cfg["warps"], fallbacks=_SMALLER,
         )  # fmt: skip
         db = dx.sum((0, 1))  # [B, S, NH, 4, DH] -> [NH, 4, DH]
         if cfg["ACC_DR"]:
@@ -192,7 +168,7 @@ def slstm_sequence_triton(
     ...     assert torch.allclose(h, h_ref, atol=1e-4)
     """
     B, S, NH, G, DH = x.shape
-    if x.dtype not in _MODES:
+    if x.dtype not in TRITON_MODES:
         raise TypeError(f"sequence--triton takes float32, float16 or bfloat16 inputs; got {x.dtype}.")
     if x.dtype == torch.float32 and DH > MAX_DH_F32:
         raise ValueError(

@@ -197,7 +197,7 @@ def test_float64_inputs_use_native_step():
 
 def test_shape_errors_name_the_expected_shape():
     (q, k, v, i, f), init = make_step(1, 2, 4, 3, state="pos")
-    with pytest.raises(ValueError, match=r"gate i must have shape \(1, 2\)"):
+    with pytest.raises(ValueError, match=r"igate must have shape \(1, 2\)"):
         mlstm_step_triton(q, k, v, i[:, :1], f)
     with pytest.raises(ValueError, match=r"v must be \[B, NH, DV\]"):
         mlstm_step_triton(q, k, v[:, :1], i, f)
