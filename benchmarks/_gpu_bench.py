@@ -76,6 +76,24 @@ def time_ms(fn, device: torch.device, spec: dict, grad_to_none=None, dry_reps: i
     )
 
 
+def profile_once(step, iters: int) -> tuple[list[tuple[str, float, int]], float]:
+    """Run ``step`` ``iters`` times under ``torch.profiler`` (after 3 warm-up calls); return the CUDA kernels
+    as ``(name, ms per iteration, launches per iteration)``, largest first, and their total ms per iteration."""
+    from torch.profiler import ProfilerActivity, profile
+
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            step()
+        torch.cuda.synchronize()
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    events.sort(key=lambda e: -e.self_device_time_total)
+    rows = [(e.key, e.self_device_time_total / iters / 1000, e.count // iters) for e in events]
+    return rows, sum(r[1] for r in rows)
+
+
 def run_child(spec: dict, mark: str, work) -> None:
     """Child side of ``spawn``: print ``work(spec)`` as the one result line behind ``mark``."""
     if spec["mode"] == "abort":  # exercises the crash path of the parent in --dry-run

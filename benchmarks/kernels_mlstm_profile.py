@@ -32,7 +32,7 @@ def main() -> None:
     import os
 
     import torch
-    from torch.profiler import ProfilerActivity, profile
+    from _gpu_bench import profile_once
 
     from xlstm_ts.kernels import mlstm_sequence
     from xlstm_ts.kernels.mlstm.chunkwise import LAUNCH_ENV
@@ -60,7 +60,7 @@ def main() -> None:
             if config is not None:
                 os.environ[LAUNCH_ENV] = json.dumps(config)
             try:
-                rows, total = profile_once(step, a.iters, torch, profile, ProfilerActivity)
+                rows, total = profile_once(step, a.iters)
             except Exception as err:  # a configuration that does not compile (e.g. out of shared memory)
                 print(f"{SHAPES[idx]} {json.dumps(config)}: failed: {type(err).__name__}: {str(err)[:120]}")
                 continue
@@ -71,20 +71,6 @@ def main() -> None:
             else:
                 ours = " ".join(f"{n.replace('mlstm_', '').replace('_kernel', '')}={t:.3f}" for n, t, _ in rows if "mlstm" in n)
                 print(f"{SHAPES[idx]} {json.dumps(config)}: total {total:.3f} ms | {ours}", flush=True)
-
-
-def profile_once(step, iters, torch, profile, activity):
-    for _ in range(3):
-        step()
-    torch.cuda.synchronize()
-    with profile(activities=[activity.CUDA]) as prof:
-        for _ in range(iters):
-            step()
-        torch.cuda.synchronize()
-    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
-    events.sort(key=lambda e: -e.self_device_time_total)
-    rows = [(e.key, e.self_device_time_total / iters / 1000, e.count // iters) for e in events]
-    return rows, sum(r[1] for r in rows)
 
 
 if __name__ == "__main__":

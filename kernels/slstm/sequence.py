@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from .._linalg import sum_outer
 from .._triton_support import TRITON_MODES, launch, no_pipelining, pow2, switch_off, with_override
 from ..states import sLSTMState
 
@@ -47,7 +48,9 @@ def _launch(B: int, DH: int, mode: int) -> dict:
         BDH=BDH,
         RESIDENT=4 * BDH * BDH * itemsize <= 64 * 1024,
         ACC_DR=BDH <= 32,
-        warps=4 if BDH <= 64 else 8,
+        warps=4 if BDH <= 64 else 8,  # forward
+        warps_bwd=4 if BDH <= 64 else 8,
+        stages=3,  # software pipelining of the time loop (Triton's default)
     )
     return with_override(cfg, LAUNCH_ENV)
 
@@ -81,7 +84,7 @@ class _SequenceTriton(torch.autograd.Function):
             slstm_fwd_kernel, grid,
             xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
             BB=cfg["BB"], BDH=cfg["BDH"], HAS_INIT=has_init, SAVE=save, RESIDENT=cfg["RESIDENT"], MODE=mode,
-            num_warps=cfg["warps"], fallbacks=_SMALLER,
+            num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER,
         )  # fmt: skip
         if save:
             ctx.save_for_backward(rc, st, g)
@@ -113,17 +116,17 @@ class _SequenceTriton(torch.autograd.Function):
             slstm_bwd_kernel, (nbb, NH),
             rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
             BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=cfg["ACC_DR"], MODE=mode,
-            num_warps=cfg["warps"], fallbacks=_SMALLER,
+            num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER,
         )  # fmt: skip
         db = dx.sum((0, 1))  # [B, S, NH, 4, DH] -> [NH, 4, DH]
         if cfg["ACC_DR"]:
             dr = dr_blocks.sum(0)  # [NBB, NH, DH, 4, DH] -> [NH, DH, 4, DH]
         else:
-            # dR[h] = sum over steps and rows of h_{t-1}^T draw_t, one batched product over heads
+            # dR[h] = sum over steps and rows of h_{t-1}^T draw_t, split over the S*B rows (see _linalg)
             h_prev = st[:, :S, 0].reshape(NH, S * B, DH)  # [NH, S, B, DH] -> [NH, S*B, DH]
             # [B, S, NH, 4, DH] -> [NH, S, B, 4, DH] -> [NH, S*B, 4*DH]
             draw = dx.permute(2, 1, 0, 3, 4).reshape(NH, S * B, 4 * DH)
-            dr = torch.bmm(h_prev.transpose(1, 2), draw)  # [NH, DH, 4*DH]
+            dr = sum_outer(h_prev, draw)  # [NH, DH, 4*DH]
             dr = dr.view(NH, DH, 4, DH)  # [NH, DH, 4*DH] -> [NH, DH, 4, DH]
         grads = [dx.to(x_dtype), dr.to(r_dtype), db.to(b_dtype)]
         grads += list(dinit.unbind(0)) if has_init else [None] * 4

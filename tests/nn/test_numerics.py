@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+
+from xlstm_ts.nn import LinearHeadwiseExpand
 
 from .conftest import flatten_state, perturbed_stack
 
@@ -48,3 +51,39 @@ def test_gradcheck_tiny_stack_float64(kind):
     # shrink the inner widths to keep gradcheck fast: 8 -> inner 64 (mLSTM) is still small enough
     x = torch.randn(1, 5, 8, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda inp: stack(inp), (x,))
+
+
+@pytest.mark.parametrize("lead", [(3, 700), (5,), (2, 3, 4)], ids=["B,S", "N", "3 lead dims"])
+def test_headwise_linear_gradients_match_float64(lead):
+    # the weight gradient is summed in parts over the rows (kernels/_linalg.py): same as one product
+    torch.manual_seed(0)
+    layer = LinearHeadwiseExpand(12, 3, bias=True).double()
+    x = torch.randn(*lead, 12, dtype=torch.float64, requires_grad=True)
+    dy = torch.randn(*lead, 12, dtype=torch.float64)
+    w = layer.weight.detach().clone().requires_grad_(True)
+    b = layer.bias.detach().clone().requires_grad_(True)
+    x2 = x.detach().clone().requires_grad_(True)
+    ref = torch.einsum("...hi,hoi->...ho", x2.view(*lead, 3, 4), w).reshape(*lead, 12) + b
+    ref.backward(dy)
+    y = layer(x)
+    y.backward(dy)
+    torch.testing.assert_close(y, ref.detach())
+    for got, want in [(x.grad, x2.grad), (layer.weight.grad, w.grad), (layer.bias.grad, b.grad)]:
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes():
+    torch.manual_seed(0)
+    layer = LinearHeadwiseExpand(16, 4)
+    x = torch.randn(2, 1500, 16, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    assert y.dtype == torch.bfloat16
+    y.float().square().mean().backward()
+    assert x.grad.dtype == torch.float32 and layer.weight.grad.dtype == torch.float32
+    x2 = x.detach().clone().requires_grad_(True)
+    w2 = layer.weight.detach().clone().requires_grad_(True)
+    ref = torch.einsum("bshi,hoi->bsho", x2.view(2, 1500, 4, 4), w2).reshape(2, 1500, 16)
+    ref.square().mean().backward()
+    torch.testing.assert_close(layer.weight.grad, w2.grad, rtol=0.05, atol=1e-3)
+    torch.testing.assert_close(x.grad, x2.grad, rtol=0.05, atol=1e-5)

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from xlstm_ts.kernels._linalg import sum_outer
+
 from .configs import FeedForwardConfig
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -115,6 +117,28 @@ class CausalConv1d(nn.Module):
         return y, padded[:, padded.shape[1] - history :]
 
 
+class _HeadwiseMatmul(torch.autograd.Function):
+    """``x @ w^T`` per head, ``x`` ``[NH, N, d_in]``, ``w`` ``[NH, d_out, d_in]``; the weight gradient
+    ``dy^T x`` sums over all ``N`` rows with :func:`~xlstm_ts.kernels._linalg.sum_outer` (split over the rows),
+    not one batched GEMM per head that walks them alone.  Under autocast the forward product runs in the
+    autocast dtype, and so does the backward (the gradients come back in the dtypes of ``x`` and ``w``)."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return torch.bmm(x, w.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, w = ctx.saved_tensors
+        dx = dw = None
+        if ctx.needs_input_grad[0]:
+            dx = torch.bmm(dy, w.to(dy.dtype)).to(x.dtype)  # [NH, N, d_out] @ [NH, d_out, d_in]
+        if ctx.needs_input_grad[1]:
+            dw = sum_outer(dy, x.to(dy.dtype)).to(w.dtype)  # [NH, d_out, N] @ [NH, N, d_in], split over N
+        return dx, dw
+
+
 class LinearHeadwiseExpand(nn.Module):
     """Block-diagonal linear map: the features are split into ``num_heads`` blocks mapped separately.
 
@@ -142,7 +166,7 @@ class LinearHeadwiseExpand(nn.Module):
         lead = x.shape[:-1]
         # [..., F] -> [N, NH, d_in] -> [NH, N, d_in] @ [NH, d_in, d_out] -> [N, NH, d_out]
         xh = x.reshape(-1, self.num_heads, self.weight.shape[-1]).transpose(0, 1)
-        y = torch.bmm(xh, self.weight.transpose(1, 2)).transpose(0, 1).reshape(*lead, self.out_features)
+        y = _HeadwiseMatmul.apply(xh, self.weight).transpose(0, 1).reshape(*lead, self.out_features)
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:

@@ -60,13 +60,14 @@ def slstm_bwd_kernel(
     mask = mask_r[:, None] & mask_c[None, :]
     rows64 = rows.to(tl.int64)
 
-    r_off = (hd * DH + cols[:, None]) * 4 * DH + cols[None, :]
+    # the weights enter only as R_g^T [DH_out, DH_in]: read them transposed from memory, not tl.trans per step
     r_mask = mask_c[:, None] & mask_c[None, :]
+    rt_off = (hd * DH + cols[None, :]) * 4 * DH + cols[:, None]
     if RESIDENT:
-        r_i = load_r(R, r_off, r_mask, 0, DH)
-        r_f = load_r(R, r_off, r_mask, 1, DH)
-        r_z = load_r(R, r_off, r_mask, 2, DH)
-        r_o = load_r(R, r_off, r_mask, 3, DH)
+        rt_i = load_r(R, rt_off, r_mask, 0, DH)
+        rt_f = load_r(R, rt_off, r_mask, 1, DH)
+        rt_z = load_r(R, rt_off, r_mask, 2, DH)
+        rt_o = load_r(R, rt_off, r_mask, 3, DH)
     if ACC_DR:
         dr_i = tl.zeros([BDH, BDH], dtype=tl.float32)
         dr_f = tl.zeros([BDH, BDH], dtype=tl.float32)
@@ -133,19 +134,19 @@ def slstm_bwd_kernel(
         tl.store(xt + 3 * DH, d_ro, mask=mask)
 
         if RESIDENT:
-            ri_w = r_i
-            rf_w = r_f
-            rz_w = r_z
-            ro_w = r_o
+            ri_t = rt_i
+            rf_t = rt_f
+            rz_t = rt_z
+            ro_t = rt_o
         else:
-            ri_w = load_r(R, r_off, r_mask, 0, DH)
-            rf_w = load_r(R, r_off, r_mask, 1, DH)
-            rz_w = load_r(R, r_off, r_mask, 2, DH)
-            ro_w = load_r(R, r_off, r_mask, 3, DH)
-        dh = dot_wide(d_ri, tl.trans(ri_w), MODE)
-        dh += dot_wide(d_rf, tl.trans(rf_w), MODE)
-        dh += dot_wide(d_rz, tl.trans(rz_w), MODE)
-        dh += dot_wide(d_ro, tl.trans(ro_w), MODE)
+            ri_t = load_r(R, rt_off, r_mask, 0, DH)
+            rf_t = load_r(R, rt_off, r_mask, 1, DH)
+            rz_t = load_r(R, rt_off, r_mask, 2, DH)
+            ro_t = load_r(R, rt_off, r_mask, 3, DH)
+        dh = dot_wide(d_ri, ri_t, MODE)
+        dh += dot_wide(d_rf, rf_t, MODE)
+        dh += dot_wide(d_rz, rz_t, MODE)
+        dh += dot_wide(d_ro, ro_t, MODE)
         if ACC_DR:
             h_pt = tl.trans(h_p)
             dr_i += dot_wide(h_pt, d_ri, MODE)
@@ -162,7 +163,7 @@ def slstm_bwd_kernel(
     tl.store(DINIT + 3 * field + st_off, dm, mask=mask)
     if ACC_DR:
         # DR[pid_b, hd, d_in, g, d_out]
-        dr_off = ((pid_b * NH + hd) * DH + cols[:, None]) * 4 * DH + cols[None, :]
+        dr_off = ((pid_b * NH + hd) * DH + cols[:, None]) * 4 * DH + cols[None, :]  # row d_in, column d_out
         tl.store(DR + dr_off, dr_i, mask=r_mask)
         tl.store(DR + dr_off + DH, dr_f, mask=r_mask)
         tl.store(DR + dr_off + 2 * DH, dr_z, mask=r_mask)

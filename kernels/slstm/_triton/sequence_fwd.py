@@ -34,7 +34,8 @@ from ..._triton.common import dot_in, logsigmoid, sigmoid, tanh
 
 @triton.jit
 def load_r(R, r_off, r_mask, g, DH):
-    """The ``[DH_in, DH_out]`` tile of gate ``g`` of one head's recurrent kernel (padding zero)."""
+    """Gate ``g``'s tile of one head's recurrent kernel at offsets ``r_off`` (``[DH_in, DH_out]``, or
+    ``[DH_out, DH_in]`` with transposed offsets; padding zero)."""
     return tl.load(R + r_off + g * DH, mask=r_mask, other=0.0)
 
 
