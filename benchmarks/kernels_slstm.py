@@ -21,6 +21,9 @@ What is timed (fixed seed, so every implementation of a family sees the same ten
 * ``ours_native``: the same with ``kernel="sequence--native"`` (PyTorch step loop), float32.
 * ``ours_layer``: our ``xlstm_ts.nn.sLSTMLayer`` (E, NH heads, conv 4, backend "auto"), float32,
   input x ``[B, S, E]`` ~ N(0, 1).
+* ``ours_layer_bf16``: the same layer and input under ``torch.autocast(dtype=bfloat16)`` (float32
+  parameters and states, bfloat16 projections and recurrent products), the precision the reference
+  "cuda" layer runs at by default.
 * ``ref_cuda`` / ``ref_vanilla``: the reference ``xlstm`` 2.0.6 ``sLSTMLayer``, same config, backend
   "cuda" (its default kernel dtype bfloat16 with autocast-style casts, float32 parameters; compiled
   with nvcc at first use: the build time is recorded, the reference's random pre-build sleep of up
@@ -77,6 +80,7 @@ IMPLS = {
     "ours_triton_bf16": ("ours `sequence--triton` (kernel, bf16)", "kernel", "sequence--triton", "bfloat16"),
     "ours_native": ("ours `sequence--native` (kernel, fp32)", "kernel", "sequence--native", "float32"),
     "ours_layer": ("ours sLSTMLayer, backend auto (fp32)", "ours_layer", "auto", "float32"),
+    "ours_layer_bf16": ("ours sLSTMLayer, auto, bf16 autocast", "ours_layer", "auto", "bfloat16"),
     "ref_cuda": ("reference xlstm sLSTMLayer `cuda`", "ref_layer", "cuda", "float32"),
     "ref_vanilla": ("reference xlstm sLSTMLayer `vanilla`", "ref_layer", "vanilla", "float32"),
     "cudnn_lstm": ("torch.nn.LSTM(E, E) cuDNN (fp32)", "lstm", None, "float32"),
@@ -163,10 +167,12 @@ def _make(spec: dict, out: dict):
     if family == "ours_layer":
         from xlstm_ts.kernels import get_kernel
 
-        out["kernel_resolved"] = get_kernel("slstm", "sequence--auto", device, torch.float32).name
+        out["kernel_resolved"] = get_kernel("slstm", "sequence--auto", device, dtype).name
+        autocast = dtype != torch.float32
 
         def fn(x):
-            return ours(x)[0]
+            with torch.autocast(device.type, dtype=dtype, enabled=autocast):
+                return ours(x)[0]
 
         return fn, [x], list(ours.parameters())
 
@@ -285,6 +291,8 @@ def ratios(doc: dict) -> list[dict]:
     comps = [
         ("ours_layer", "ref_cuda", "ref"),
         ("ours_layer", "cudnn_lstm", "cudnn"),
+        ("ours_layer_bf16", "ref_cuda", "ref"),
+        ("ours_layer_bf16", "cudnn_lstm", "cudnn"),
         ("ours_triton_f32", "ref_cuda", "ref"),
         ("ours_triton_bf16", "ref_cuda", "ref"),
         ("ours_triton_f32", "cudnn_lstm", "cudnn"),

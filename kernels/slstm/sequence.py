@@ -12,8 +12,9 @@ outputs and/or the final state) are those of autograd through the reference loop
 stabiliser path and its ties.  The forward saves the raw pre-activations and the state entering every
 step (float32, ``8 * DH`` values per row, head and step); the backward recomputes the gate update from
 them.  ``dx`` is the gradient of the raw pre-activations; the bias gradient is its sum over batch and
-time, and the recurrent-kernel gradient ``sum_t h_{t-1}^T dx_t`` is accumulated in the kernel for
-small ``DH`` and formed here with one matrix product otherwise.
+time, and the recurrent-kernel gradient ``sum_t h_{t-1}^T dx_t`` is formed here from ``dx`` and the saved
+states with :func:`~xlstm_ts.kernels._linalg.sum_outer` (the kernel can also accumulate it in registers,
+``ACC_DR``, which measured slower).
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ LAUNCH_ENV = "XLSTM_TS_SLSTM_LAUNCH"
 
 
 def _launch(B: int, DH: int, mode: int) -> dict:
-    """Block sizes and warps by rule of thumb (not measured yet, never autotuned).
+    """Block sizes and warps, from a sweep on an H100 (``benchmarks/kernels_slstm_profile.py --configs``;
+    never autotuned).
 
     The time loop is sequential, so the batch block is the smallest ``tl.dot`` allows (16 rows: the most
-    programs run side by side).  The four ``[DH, DH]`` weight tiles stay in registers while they take at
-    most 64 KiB; the recurrent-kernel gradient is accumulated in registers up to ``DH = 32`` (four more
-    float32 tiles), and formed by one matrix product in the wrapper above that.
+    programs side by side; 32 rows ran 3-30x slower).  The four ``[DH, DH]`` weight tiles stay in registers
+    while they take at most 64 KiB (re-reading them every step cost 10-40%).  The forward wants 8 warps from
+    ``DH = 64`` on; the backward too in 16-bit modes, but 4 in float32 (8 cost 50% there).  Three pipeline
+    stages (Triton's default) beat one or two.  The recurrent-kernel gradient is formed outside the kernel
+    (``ACC_DR`` off): accumulating it in registers was slower at every swept shape, up to 3.4x at ``DH = 32``
+    in bfloat16.
     """
     BDH = pow2(DH)
     itemsize = 4 if mode == 0 else 2
@@ -47,10 +52,10 @@ def _launch(B: int, DH: int, mode: int) -> dict:
         BB=16,
         BDH=BDH,
         RESIDENT=4 * BDH * BDH * itemsize <= 64 * 1024,
-        ACC_DR=BDH <= 32,
-        warps=4 if BDH <= 64 else 8,  # forward
-        warps_bwd=4 if BDH <= 64 else 8,
-        stages=3,  # software pipelining of the time loop (Triton's default)
+        ACC_DR=False,
+        warps=4 if BDH <= 32 else 8,  # forward
+        warps_bwd=8 if BDH > 64 or (BDH == 64 and mode != 0) else 4,
+        stages=3,
     )
     return with_override(cfg, LAUNCH_ENV)
 

@@ -114,8 +114,8 @@ def test_loss_on_outputs_only_or_final_state_only(on, with_state):
 
 @pytest.mark.parametrize(
     "override",
-    [{"RESIDENT": False}, {"ACC_DR": False}, {"BB": 32}, {"RESIDENT": False, "ACC_DR": True, "BDH": 32}],
-    ids=["weights-reloaded", "dR-in-wrapper", "BB32", "wider-padding"],
+    [{"RESIDENT": False}, {"ACC_DR": True}, {"BB": 32}, {"RESIDENT": False, "ACC_DR": True, "BDH": 32}],
+    ids=["weights-reloaded", "dR-in-kernel", "BB32", "wider-padding"],
 )
 def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
     monkeypatch.setenv(LAUNCH_ENV, json.dumps(override))
