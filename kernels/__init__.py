@@ -148,7 +148,8 @@ def slstm_step(
     """One sLSTM step; ``x`` is ``[B, NH, 4, DH]``. Returns ``h`` ``[B, NH, DH]`` and the new state."""
     check_slstm(x, recurrent_kernel, bias, seq=False)
     check_slstm_state(state, x)
-    return get_kernel("slstm", kernel, x.device, x.dtype).fn(x, recurrent_kernel, bias, state)
+    spec = get_kernel("slstm", kernel, x.device, x.dtype, inputs=(x, recurrent_kernel, bias))
+    return spec.fn(x, recurrent_kernel, bias, state)
 
 
 __all__ = [

@@ -203,9 +203,25 @@ def slstm_sequence_triton(
     return h, (sLSTMState(*state) if return_last_state else None)
 
 
+def slstm_step_triton(
+    x: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    bias: torch.Tensor,
+    state: sLSTMState | None = None,
+) -> tuple[torch.Tensor, sLSTMState]:
+    """One sLSTM step in one launch (the sequence kernel over ``S = 1``); ``x`` is ``[B, NH, 4, DH]``.
+
+    Returns ``h`` ``[B, NH, DH]`` (dtype of ``x``) and the new float32 state; differentiable like
+    :func:`slstm_sequence_triton`.
+    """
+    h, new_state = slstm_sequence_triton(x[:, None], recurrent_kernel, bias, state, return_last_state=True)
+    assert new_state is not None
+    return h[:, 0], new_state
+
+
 def triton_accepts(x: torch.Tensor, *_rest: torch.Tensor) -> bool:
-    """Shape check for the registry: head dims up to :data:`MAX_DH` (:data:`MAX_DH_F32` for float32)."""
+    """Shape check for the registry (sequence ``[B, S, NH, 4, DH]`` or step ``[B, NH, 4, DH]`` inputs): head dims up to :data:`MAX_DH` (:data:`MAX_DH_F32` for float32)."""
     return x.shape[-1] <= (MAX_DH_F32 if x.dtype == torch.float32 else MAX_DH)
 
 
-__all__ = ["MAX_DH", "slstm_sequence_triton", "triton_accepts"]
+__all__ = ["MAX_DH", "slstm_sequence_triton", "slstm_step_triton", "triton_accepts"]

@@ -167,6 +167,28 @@ def test_state_passing_across_calls(split):
         torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_step_kernel_chained_matches_float64_reference(with_state):
+    # step--triton (called directly: the registry offers it on CUDA only), four steps carrying the state:
+    # outputs, final state and all gradients
+    from xlstm_ts.kernels.slstm import slstm_step_triton
+
+    B, S, NH, DH = 3, 4, 2, 20
+
+    def stepped(x, r, b, init):
+        state, hs = init, []
+        for t in range(x.shape[1]):
+            h, state = slstm_step_triton(x[:, t], r, b, state)
+            assert h.dtype == x.dtype and all(f.dtype == torch.float32 for f in state)
+            hs.append(h)
+        return torch.stack(hs, dim=1), state
+
+    inputs, init = make_inputs(B, S, NH, DH, state=with_state, seed=7)
+    ref = _grads(slstm_recurrent_naive, inputs, init)
+    init32 = None if init is None else sLSTMState(*_to(init, torch.float32))
+    _check(_grads(stepped, _to(inputs, torch.float32), init32), ref)
+
+
 def test_agrees_with_native_float32_and_saves_nothing_without_grad():
     inputs, _ = make_inputs(2, 30, 2, 16, seed=6)
     x, r, b = _to(inputs, torch.float32)
@@ -203,9 +225,9 @@ def test_rejects_what_it_cannot_run():
 
 
 # ------------------------------------------------------------------------------------------------ GPU sweep
-# Not yet run on a GPU: the bounds are first guesses.  float32 runs exact float32 products (the GPU's
-# exp and log are less exact than numpy's); bfloat16 rounds h and the weights to 8 significant bits in
-# every recurrent product and the output to bfloat16.
+# Passed on an H100 (2026-11-23) with these bounds.  float32 runs exact float32 products (the GPU's exp and
+# log are less exact than numpy's); bfloat16 rounds h and the weights to 8 significant bits in every
+# recurrent product and the output to bfloat16.
 GPU_TOL = {torch.float32: (5e-5, 2e-4), torch.bfloat16: (3e-2, 8e-2)}
 
 
@@ -264,6 +286,9 @@ def test_float32_wide_heads_go_native():
     assert get_kernel("slstm", "sequence--auto", cuda, torch.float32, inputs=(x32,)).backend == "native"
     x16 = x32.to(torch.bfloat16)
     assert get_kernel("slstm", "sequence--auto", cuda, torch.bfloat16, inputs=(x16,)).backend == "triton"
+    for x in (x32[:, 0], x16[:, 0]):  # the step kernel follows the same rule
+        want = "native" if x.dtype == torch.float32 else "triton"
+        assert get_kernel("slstm", "step--auto", cuda, x.dtype, inputs=(x,)).backend == want
     r, b = torch.zeros(1, 128, 4, 128), torch.zeros(1, 4, 128)
     with pytest.raises(ValueError, match="float32 inputs with DH <= 64"):
         slstm_sequence_triton(x32, r, b)
