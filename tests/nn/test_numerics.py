@@ -72,10 +72,11 @@ def test_headwise_linear_gradients_match_float64(lead):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
 
 
-def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes():
+@pytest.mark.parametrize("E,NH", [(16, 4), (64, 2)], ids=["d=4 split", "d=32 whole"])
+def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes(E, NH):
     torch.manual_seed(0)
-    layer = LinearHeadwiseExpand(16, 4)
-    x = torch.randn(2, 1500, 16, requires_grad=True)
+    layer = LinearHeadwiseExpand(E, NH)
+    x = torch.randn(2, 1500, E, requires_grad=True)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y = layer(x)
     assert y.dtype == torch.bfloat16
@@ -83,7 +84,8 @@ def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes():
     assert x.grad.dtype == torch.float32 and layer.weight.grad.dtype == torch.float32
     x2 = x.detach().clone().requires_grad_(True)
     w2 = layer.weight.detach().clone().requires_grad_(True)
-    ref = torch.einsum("bshi,hoi->bsho", x2.view(2, 1500, 4, 4), w2).reshape(2, 1500, 16)
+    d = E // NH
+    ref = torch.einsum("bshi,hoi->bsho", x2.view(2, 1500, NH, d), w2).reshape(2, 1500, E)
     ref.square().mean().backward()
     torch.testing.assert_close(layer.weight.grad, w2.grad, rtol=0.05, atol=1e-3)
     torch.testing.assert_close(x.grad, x2.grad, rtol=0.05, atol=1e-5)
