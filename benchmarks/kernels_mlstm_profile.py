@@ -5,9 +5,9 @@ Run on a CUDA machine from the repository root (after ``pip install --no-deps -e
     python benchmarks/kernels_mlstm_profile.py                # the four shapes of kernels_mlstm.py
     python benchmarks/kernels_mlstm_profile.py --shapes 1     # one of them
 
-For each shape it runs forward+backward (bf16) a few times under the profiler and prints the CUDA time
-of every kernel per iteration, largest first, so that the Triton kernels and the PyTorch glue around them
-can be told apart.  ``--configs`` takes a JSON list of launch-parameter overrides (see ``_launch`` in
+For each shape it runs forward+backward (bf16 unless ``--dtype`` says otherwise) a few times under the
+profiler and prints the CUDA time of every kernel per iteration, largest first, so that the Triton kernels and
+the PyTorch glue around them can be told apart.  ``--configs`` takes a JSON list of launch-parameter overrides (see ``_launch`` in
 kernels/mlstm/chunkwise.py) and prints one line per configuration, which is how the launch heuristics
 were chosen::
 
@@ -19,13 +19,22 @@ from __future__ import annotations
 import argparse
 import json
 
-SHAPES = [(128, 4, 512, 64, 64), (8, 16, 2048, 128, 128), (4, 8, 4096, 128, 128), (2, 8, 8192, 256, 512)]
+#: the four shapes of kernels_mlstm.py, then the mLSTM layer of the forecaster's default backbone at B=256, L=336
+#: (embedding 128, projection factor 2, 4 heads)
+SHAPES = [
+    (128, 4, 512, 64, 64),
+    (8, 16, 2048, 128, 128),
+    (4, 8, 4096, 128, 128),
+    (2, 8, 8192, 256, 512),
+    (256, 4, 336, 64, 64),
+]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", default="0,1,2,3", help="comma-separated indices into the shape list")
+    p.add_argument("--shapes", default="0,1,2,3", help="comma-separated indices into the shape list (0-4)")
     p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
     p.add_argument("--configs", help="JSON list of launch overrides; one summary line each")
     a = p.parse_args()
 
@@ -42,12 +51,13 @@ def main() -> None:
     for idx in (int(s) for s in a.shapes.split(",")):
         B, NH, S, DK, DV = SHAPES[idx]
         g = torch.Generator(device="cuda").manual_seed(0)
-        q, k = (torch.randn(B, NH, S, DK, device="cuda", generator=g, dtype=torch.bfloat16) for _ in range(2))
-        v = torch.randn(B, NH, S, DV, device="cuda", generator=g, dtype=torch.bfloat16)
-        i = torch.randn(B, NH, S, device="cuda", generator=g, dtype=torch.bfloat16)
-        f = torch.randn(B, NH, S, device="cuda", generator=g, dtype=torch.bfloat16) + 3
+        dt = getattr(torch, a.dtype)
+        q, k = (torch.randn(B, NH, S, DK, device="cuda", generator=g, dtype=dt) for _ in range(2))
+        v = torch.randn(B, NH, S, DV, device="cuda", generator=g, dtype=dt)
+        i = torch.randn(B, NH, S, device="cuda", generator=g, dtype=dt)
+        f = torch.randn(B, NH, S, device="cuda", generator=g, dtype=dt) + 3
         leaves = [t.requires_grad_(True) for t in (q, k, v, i, f)]
-        dh = torch.randn(B, NH, S, DV, device="cuda", generator=g, dtype=torch.bfloat16)
+        dh = torch.randn(B, NH, S, DV, device="cuda", generator=g, dtype=dt)
 
         def step(leaves=leaves, dh=dh):
             for t in leaves:

@@ -42,6 +42,12 @@ def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.de
     """
     BDK = pow2(DK)
     L = min(pow2(min(chunk_size, 128)), pow2(S))
+    if mode == 0:
+        # float32 operands: the exact-float32 products of [L, L] and [L, DK] tiles run on CUDA cores and spill
+        # registers at L = 64.  Forward+backward at B=256, NH=4, S=336, DK=DV=64: 49.4 ms at L = 64, 14.4 at 32,
+        # 3.44 at 16 (bf16 at L = 64: 0.92 ms); B=128, S=512: 33.4 -> 2.72 ms.  Measured at DK = 64 only; larger
+        # heads hold more per tile, so they get the same cap.  Any L gives the same result up to rounding.
+        L = min(L, 16)
     cfg = dict(L=L, BDK=BDK)
     # dk/dv kernel (full DK per program, loop over value blocks): 8 warps; at DK = 256 blocks of 64 values
     # without pipelining (1.06 vs 1.21 ms at the largest benchmark shape)
