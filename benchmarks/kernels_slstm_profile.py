@@ -68,7 +68,11 @@ def main() -> None:
             if a.configs:
                 g = torch.Generator(device="cuda").manual_seed(0)
                 x = torch.randn(B, S, NH, 4, DH, device=dev, generator=g).to(dtype).requires_grad_(True)
-                r = (torch.randn(NH, DH, 4, DH, device=dev, generator=g) / DH**0.5).to(dtype).requires_grad_(True)
+                r = (
+                    (torch.randn(NH, DH, 4, DH, device=dev, generator=g) / DH**0.5)
+                    .to(dtype)
+                    .requires_grad_(True)
+                )
                 b = torch.zeros(NH, 4, DH, device=dev, dtype=dtype).requires_grad_(True)
                 dh = torch.randn(B, S, NH, DH, device=dev, generator=g).to(dtype)
 
@@ -88,7 +92,9 @@ def main() -> None:
                               f"{type(err).__name__}: {str(err)[:120]}", flush=True)  # fmt: skip
                         continue
                     ours = " ".join(
-                        f"{n.replace('slstm_', '').replace('_kernel', '')}={t:.3f}" for n, t, _ in rows if "slstm" in n
+                        f"{n.replace('slstm_', '').replace('_kernel', '')}={t:.3f}"
+                        for n, t, _ in rows
+                        if "slstm" in n
                     )
                     print(f"{SHAPES[idx]} {dtype_name} {json.dumps(config)}: wall {wall:.3f} ms, "
                           f"GPU {total:.3f} ms | {ours}", flush=True)  # fmt: skip
@@ -97,7 +103,11 @@ def main() -> None:
 
             torch.manual_seed(1)
             cfg = sLSTMLayerConfig(
-                embedding_dim=E, num_heads=NH, conv1d_kernel_size=4, backend="auto", recurrent_weight_init="standard"
+                embedding_dim=E,
+                num_heads=NH,
+                conv1d_kernel_size=4,
+                backend="auto",
+                recurrent_weight_init="standard",
             )
             layer = sLSTMLayer(cfg).to(dev)
             xin = torch.randn(B, S, E, device=dev).requires_grad_(True)

@@ -31,7 +31,9 @@ def sum_outer(a: torch.Tensor, b: torch.Tensor, part_rows: int = PART_ROWS) -> t
     """
     G, K, M = a.shape
     if b.shape[:2] != (G, K):
-        raise ValueError(f"sum_outer takes a [G, K, M] and b [G, K, N]; got {tuple(a.shape)} and {tuple(b.shape)}.")
+        raise ValueError(
+            f"sum_outer takes a [G, K, M] and b [G, K, N]; got {tuple(a.shape)} and {tuple(b.shape)}."
+        )
     N = b.shape[2]
     parts = K // part_rows
     if parts <= 1:

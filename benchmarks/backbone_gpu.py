@@ -1,0 +1,113 @@
+"""GPU benchmark of the backbone: one AdamW training step of ``xLSTMBlockStack``, and the headwise projections.
+
+Run on a CUDA machine from the repository root (after ``pip install --no-deps -e .``)::
+
+    python benchmarks/backbone_gpu.py                     # both parts
+    python benchmarks/backbone_gpu.py --parts stack       # only the training step
+
+``stack``: the configuration of the reference measurements in docs (gpu_notes): B=256, S=336, embedding 128,
+4 blocks, 4 heads, either mLSTM blocks only or an sLSTM block at index 1 (``backend="auto"``), AdamW, loss
+``mean(y^2)``; float32, and bf16 autocast with float32 parameters.  Prints the median time per step
+(``triton.testing.do_bench``) and the samples per second.
+
+``headwise``: forward+backward of one ``LinearHeadwiseExpand`` (input ``[B, S, E]``), the gate projections
+of the sLSTM layer (4 heads) and the q/k/v projections of the mLSTM layer (blocks of 4), with its weight
+gradient formed as one batched GEMM per head (``bmm``, what PyTorch's autograd would do) and as the layer
+does it (``ours``); float32 and bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+STACK = (256, 336, 128)
+#: (B, S, E, heads) of the headwise projections
+HEADWISE = [
+    (256, 336, 128, 4),
+    (64, 512, 256, 4),
+    (8, 2048, 256, 4),
+    (256, 336, 256, 64),
+    (64, 512, 512, 128),
+    (8, 2048, 512, 128),
+]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", default="stack,headwise", help="stack and/or headwise")
+    a = p.parse_args()
+
+    import torch
+    import triton.testing
+
+    from xlstm_ts import mLSTMBlockConfig, sLSTMBlockConfig, xLSTMBlockStack, xLSTMBlockStackConfig
+    from xlstm_ts.nn import FeedForwardConfig, LinearHeadwiseExpand, mLSTMLayerConfig, sLSTMLayerConfig
+
+    if not torch.cuda.is_available():
+        raise SystemExit("needs a CUDA device")
+    dtypes = (torch.float32, torch.bfloat16)
+    print(f"# {torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__}")
+
+    def bench(fn, grads=None) -> float:
+        return float(triton.testing.do_bench(fn, grad_to_none=grads, return_mode="median"))
+
+    if "stack" in a.parts:
+        B, S, E = STACK
+        for kind in ("mlstm", "mixed"):
+            common = dict(context_length=S, num_blocks=4, embedding_dim=E)
+            m = mLSTMBlockConfig(mlstm=mLSTMLayerConfig(num_heads=4))
+            if kind == "mlstm":
+                cfg = xLSTMBlockStackConfig(mlstm_block=m, **common)
+            else:
+                s = sLSTMBlockConfig(slstm=sLSTMLayerConfig(num_heads=4), feedforward=FeedForwardConfig())
+                cfg = xLSTMBlockStackConfig(mlstm_block=m, slstm_block=s, slstm_at=[1], **common)
+            torch.manual_seed(0)
+            stack = xLSTMBlockStack(cfg).cuda()
+            opt = torch.optim.AdamW(stack.parameters(), lr=1e-3)
+            x = torch.randn(B, S, E, device="cuda")
+            for dt in dtypes:
+
+                def step(dt=dt, stack=stack, opt=opt, x=x):
+                    opt.zero_grad(set_to_none=True)
+                    with torch.autocast("cuda", dtype=dt, enabled=dt != torch.float32):
+                        y = stack(x)
+                    y.float().square().mean().backward()
+                    opt.step()
+
+                for _ in range(3):
+                    step()
+                ms = bench(step)
+                name = "float32" if dt == torch.float32 else "bf16 autocast"
+                print(f"stack {kind:5s} B={B} S={S} E={E}, 4 blocks, {name:13s}: {ms:7.2f} ms per AdamW step "
+                      f"({B / ms * 1e3:,.0f} samples/s)", flush=True)  # fmt: skip
+
+    if "headwise" in a.parts:
+        for B, S, E, NH in HEADWISE:
+            layer = LinearHeadwiseExpand(E, NH).cuda()
+            x = torch.randn(B, S, E, device="cuda", requires_grad=True)
+            gy = torch.randn(B, S, E, device="cuda")
+
+            def plain(layer=layer, x=x):  # one batched GEMM per head, autograd's weight gradient
+                xh = x.reshape(-1, layer.num_heads, layer.weight.shape[-1]).transpose(0, 1)
+                y = torch.bmm(xh, layer.weight.transpose(1, 2))
+                return y.transpose(0, 1).reshape(*x.shape[:-1], layer.out_features)
+
+            cells = []
+            for dt in dtypes:
+                for name, fn in (("bmm", plain), ("ours", lambda layer=layer, x=x: layer(x))):
+
+                    def step(fn=fn, dt=dt, gy=gy):
+                        with torch.autocast("cuda", dtype=dt, enabled=dt != torch.float32):
+                            y = fn()
+                        y.backward(gy)
+
+                    ms = bench(step, [x, layer.weight])
+                    cells.append(f"{name} {'fp32' if dt == torch.float32 else 'bf16'} {ms:.3f}")
+            print(
+                f"headwise B={B} S={S} E={E} heads={NH} (d={E // NH}), fwd+bwd ms: " + " | ".join(cells),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
