@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from xlstm_ts.nn import LinearHeadwiseExpand
+from xlstm_ts.nn import LinearHeadwiseExpand, components
 
 from .conftest import flatten_state, perturbed_stack
 
@@ -53,9 +53,14 @@ def test_gradcheck_tiny_stack_float64(kind):
     assert torch.autograd.gradcheck(lambda inp: stack(inp), (x,))
 
 
+SPLIT = pytest.mark.parametrize("split_rows", [1, 10**9], ids=["split", "whole"])
+
+
+@SPLIT
 @pytest.mark.parametrize("lead", [(3, 700), (5,), (2, 3, 4)], ids=["B,S", "N", "3 lead dims"])
-def test_headwise_linear_gradients_match_float64(lead):
-    # the weight gradient is summed in parts over the rows (kernels/_linalg.py): same as one product
+def test_headwise_linear_gradients_match_float64(lead, split_rows, monkeypatch):
+    # the weight gradient summed in parts over the rows (kernels/_linalg.py) or whole: same as one product
+    monkeypatch.setattr(components, "_SPLIT_ROWS", split_rows)
     torch.manual_seed(0)
     layer = LinearHeadwiseExpand(12, 3, bias=True).double()
     x = torch.randn(*lead, 12, dtype=torch.float64, requires_grad=True)
@@ -72,8 +77,10 @@ def test_headwise_linear_gradients_match_float64(lead):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("E,NH", [(16, 4), (64, 2)], ids=["d=4 split", "d=32 whole"])
-def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes(E, NH):
+@SPLIT
+@pytest.mark.parametrize("E,NH", [(16, 4), (64, 2)], ids=["d=4", "d=32"])
+def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes(E, NH, split_rows, monkeypatch):
+    monkeypatch.setattr(components, "_SPLIT_ROWS", split_rows)
     torch.manual_seed(0)
     layer = LinearHeadwiseExpand(E, NH)
     x = torch.randn(2, 1500, E, requires_grad=True)

@@ -117,10 +117,14 @@ class CausalConv1d(nn.Module):
         return y, padded[:, padded.shape[1] - history :]
 
 
+#: Rows from which the weight gradient of a headwise projection is summed in parts (see _HeadwiseMatmul).
+_SPLIT_ROWS = 32768
+
+
 class _HeadwiseMatmul(torch.autograd.Function):
     """``x @ w^T`` per head, ``x`` ``[NH, N, d_in]``, ``w`` ``[NH, d_out, d_in]``; the weight gradient
     ``dy^T x`` sums over all ``N`` rows with :func:`~xlstm_ts.kernels._linalg.sum_outer` (split over the rows)
-    where cuBLAS would run one slow long-K GEMM per head (float32, or tiny heads).  Under autocast the forward product runs in the
+    where cuBLAS would run one slow long-K GEMM per head (float32 or tiny heads, and many rows).  Under autocast the forward product runs in the
     autocast dtype, and so does the backward (the gradients come back in the dtypes of ``x`` and ``w``)."""
 
     @staticmethod
@@ -136,10 +140,12 @@ class _HeadwiseMatmul(torch.autograd.Function):
             dx = torch.bmm(dy, w.to(dy.dtype)).to(x.dtype)  # [NH, N, d_out] @ [NH, d_out, d_in]
         if ctx.needs_input_grad[1]:
             xc = x.to(dy.dtype)
-            # [NH, d_out, N] @ [NH, N, d_in].  Split over N where one batched GEMM is slow (H100, fwd+bwd of
-            # one projection at B*S = 86016: float32 d=32 3.17 -> 0.38 ms, d=4 3.72 -> 1.19 ms); 16-bit
-            # GEMMs with d >= 16 are faster whole (bf16 d=32: 0.35 vs 0.46 ms split)
-            if dy.dtype == torch.float32 or x.shape[-1] < 16:
+            # [NH, d_out, N] @ [NH, N, d_in].  One batched GEMM per head walks all N rows in a few thread blocks
+            # when the GEMM is float32 or the heads are tiny; split over N there, once N is long enough to pay
+            # for the extra launches (H100, fwd+bwd of one projection, benchmarks/backbone_gpu.py, 3 runs:
+            # float32 d=32 at N=86016 3.16 -> 0.38-0.93 ms, d=4 3.72 -> 1.19 ms; at N=16384 whole was as
+            # fast or faster; bf16 with d >= 16 was as fast or faster whole at every N)
+            if (dy.dtype == torch.float32 or x.shape[-1] < 16) and x.shape[1] >= _SPLIT_ROWS:
                 dw = sum_outer(dy, xc)
             else:
                 dw = torch.bmm(dy.transpose(1, 2), xc)
