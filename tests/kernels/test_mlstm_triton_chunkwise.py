@@ -238,12 +238,17 @@ def test_gpu_long_sequence_bf16_finite():
 
 @pytest.mark.parametrize(
     "override",
-    [{"BDV_T": 128, "BDV_O": 128}, {"BDK_T": 16, "BDV_T": 16, "BDK_Q": 16, "BDV_Q": 16, "BDV": 16}, {"L": 32}],
-    ids=["wide-memory-tiles", "small-tiles", "chunk32"],
+    [
+        {"BDV_T": 128, "BDV_O": 128},
+        {"BDK_T": 16, "BDV_T": 16, "BDK_Q": 16, "BDV_Q": 16, "BDV": 16},
+        {"L": 32},
+        {"L": 64},
+    ],
+    ids=["wide-memory-tiles", "small-tiles", "chunk32", "chunk64"],
 )
 def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
-    # the heuristics pick other tiles on a GPU (e.g. [64, 128] memory tiles when many heads run at once):
-    # every tiling must compute the same function
+    # the heuristics pick other tiles on a GPU (e.g. [64, 128] memory tiles when many heads run at once, and
+    # 64-row chunks for 16-bit inputs where float32 takes 16): every tiling must compute the same function
     from xlstm_ts.kernels.mlstm.chunkwise import LAUNCH_ENV
 
     inputs, init = make_inputs(1, 2, 70, 40, 72, state=True)
