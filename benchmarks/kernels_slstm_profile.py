@@ -15,7 +15,8 @@ launch heuristics were chosen::
 
     python benchmarks/kernels_slstm_profile.py --configs '[{}, {"BB": 32}, {"warps": 2}]'
 
-Shapes (B, S, E, NH) are those of ``kernels_slstm.py``.
+Shapes (B, S, E, NH): those of ``kernels_slstm.py``, then (64, 512, 512, 4) and (16, 1024, 768, 4).  The layer
+profile follows ``XLSTM_TS_BACKEND`` (``=native`` times the PyTorch loop instead of the Triton kernels).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 
-SHAPES = [(64, 512, 256, 4), (8, 2048, 256, 4), (256, 336, 128, 4)]
+#: the three shapes of kernels_slstm.py, then two with wide heads (DH = 128 and 192: the wide kernels in
+#: float32, and at 192 also in bf16)
+SHAPES = [(64, 512, 256, 4), (8, 2048, 256, 4), (256, 336, 128, 4), (64, 512, 512, 4), (16, 1024, 768, 4)]
 
 
 def main() -> None:

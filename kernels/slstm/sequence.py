@@ -3,9 +3,11 @@
 Same contract as :func:`~xlstm_ts.kernels.slstm.native.slstm_sequence_native`: gate pre-activations
 ``x`` ``[B, S, NH, 4, DH]`` (gate order ``i, f, z, o``; float32, float16 or bfloat16), recurrent kernel
 ``[NH, DH_in, 4, DH_out]``, bias ``[NH, 4, DH]``, optional float32 initial state, output ``h``
-``[B, S, NH, DH]`` in the dtype of ``x`` and a float32 final state.  ``DH <= 128`` (any size: the
+``[B, S, NH, DH]`` in the dtype of ``x`` and a float32 final state.  ``DH <= 256`` (any size: the
 kernels pad to a power of two of at least 16 with masks).  The kernels live in
-``_triton/sequence_fwd.py`` and ``_triton/sequence_bwd.py``; Triton is imported on first use.
+``_triton/sequence_fwd.py`` and ``_triton/sequence_bwd.py`` (state and weights on chip), and
+``_triton/sequence_wide.py`` for heads wider than 128 (64 in float32: state through memory, output columns in
+blocks); Triton is imported on first use.
 
 Gradients (of ``x``, the recurrent kernel, the bias and every initial-state field, with the loss on the
 outputs and/or the final state) are those of autograd through the reference loop, including the
@@ -22,14 +24,15 @@ from __future__ import annotations
 import torch
 
 from .._linalg import sum_outer
-from .._triton_support import TRITON_MODES, launch, no_pipelining, pow2, switch_off, with_override
+from .._triton_support import TRITON_MODES, halve, launch, no_pipelining, pow2, switch_off, with_override
 from ..states import sLSTMState
 
 #: Largest head dim the Triton kernels take.
-MAX_DH = 128
-#: float32 inputs: the four float32 weight tiles of DH = 128 need 264 KiB of shared memory even re-read every
-#: step without pipelining (measured on an H100, whose limit is 227 KiB), so float32 stops at 64.
-MAX_DH_F32 = 64
+MAX_DH = 256
+#: Widest heads of the register-resident kernels, by input dtype (float32 first); wider heads run the kernels
+#: of ``_triton/sequence_wide.py``.  The four float32 ``[128, 128]`` product operands need 264 KiB of shared
+#: memory even without pipelining (measured on an H100, whose limit is 227 KiB).
+RESIDENT_MAX_DH = (64, 128)
 #: Environment variable with a JSON object overriding launch parameters (benchmarks and tests).
 LAUNCH_ENV = "XLSTM_TS_SLSTM_LAUNCH"
 
@@ -56,6 +59,9 @@ def _launch(B: int, DH: int, mode: int) -> dict:
         warps=4 if BDH <= 32 else 8,  # forward
         warps_bwd=8 if BDH > 64 or (BDH == 64 and mode != 0) else 4,
         stages=3,
+        # wide heads: state through memory, output columns in blocks of BN (not swept yet)
+        WIDE=BDH > RESIDENT_MAX_DH[mode != 0],
+        BN=min(BDH, 32 if mode == 0 else 64),
     )
     return with_override(cfg, LAUNCH_ENV)
 
@@ -63,6 +69,8 @@ def _launch(B: int, DH: int, mode: int) -> dict:
 #: Launch fallbacks: weights re-read every step instead of kept on chip, then no software pipelining of the
 #: time loop (at DH = 128 the pipelined weight tiles alone need more than an H100's 227 KiB).
 _SMALLER = (switch_off("RESIDENT"), no_pipelining)
+#: Launch fallbacks of the wide kernels: no pipelining, then narrower column blocks.
+_SMALLER_WIDE = (no_pipelining, halve("BN"))
 
 
 class _SequenceTriton(torch.autograd.Function):
@@ -85,12 +93,22 @@ class _SequenceTriton(torch.autograd.Function):
         else:
             st = g = torch.empty(0, device=dev, dtype=f32)
         grid = (-(-B // cfg["BB"]), NH)
-        launch(
-            slstm_fwd_kernel, grid,
-            xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
-            BB=cfg["BB"], BDH=cfg["BDH"], HAS_INIT=has_init, SAVE=save, RESIDENT=cfg["RESIDENT"], MODE=mode,
-            num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER,
-        )  # fmt: skip
+        if cfg["WIDE"]:
+            from ._triton.sequence_wide import slstm_fwd_wide_kernel
+
+            launch(
+                slstm_fwd_wide_kernel, grid,
+                xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
+                BB=cfg["BB"], BDH=cfg["BDH"], BN=cfg["BN"], HAS_INIT=has_init, SAVE=save, MODE=mode,
+                num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER_WIDE,
+            )  # fmt: skip
+        else:
+            launch(
+                slstm_fwd_kernel, grid,
+                xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
+                BB=cfg["BB"], BDH=cfg["BDH"], HAS_INIT=has_init, SAVE=save, RESIDENT=cfg["RESIDENT"], MODE=mode,
+                num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER,
+            )  # fmt: skip
         if save:
             ctx.save_for_backward(rc, st, g)
             ctx.meta = (B, S, NH, DH, cfg, mode, has_init, x.dtype, r.dtype, b.dtype)
@@ -114,17 +132,29 @@ class _SequenceTriton(torch.autograd.Function):
         nbb = -(-B // cfg["BB"])
         dx = torch.empty(B, S, NH, 4, DH, device=dev, dtype=f32)
         dr_blocks = (
-            torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32) if cfg["ACC_DR"] else dx.new_empty(0)
+            torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32)
+            if cfg["ACC_DR"] and not cfg["WIDE"]
+            else dx.new_empty(0)
         )
         dinit = torch.empty(4, B, NH, DH, device=dev, dtype=f32)
-        launch(
-            slstm_bwd_kernel, (nbb, NH),
-            rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
-            BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=cfg["ACC_DR"], MODE=mode,
-            num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER,
-        )  # fmt: skip
+        if cfg["WIDE"]:
+            from ._triton.sequence_wide import slstm_bwd_wide_kernel
+
+            launch(
+                slstm_bwd_wide_kernel, (nbb, NH),
+                rc, st, g, dh.contiguous(), dfinal, dx, dinit, B, S, NH, DH,
+                BB=cfg["BB"], BDH=cfg["BDH"], BN=cfg["BN"], MODE=mode,
+                num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER_WIDE,
+            )  # fmt: skip
+        else:
+            launch(
+                slstm_bwd_kernel, (nbb, NH),
+                rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
+                BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=cfg["ACC_DR"], MODE=mode,
+                num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER,
+            )  # fmt: skip
         db = dx.sum((0, 1))  # [B, S, NH, 4, DH] -> [NH, 4, DH]
-        if cfg["ACC_DR"]:
+        if cfg["ACC_DR"] and not cfg["WIDE"]:
             dr = dr_blocks.sum(0)  # [NBB, NH, DH, 4, DH] -> [NH, DH, 4, DH]
         else:
             # dR[h] = sum over steps and rows of h_{t-1}^T draw_t, split over the S*B rows (see _linalg)
@@ -151,7 +181,7 @@ def slstm_sequence_triton(
     ----------
     x : torch.Tensor
         Gate pre-activations from the input projections, ``[B, S, NH, 4, DH]`` in gate order
-        ``(i, f, z, o)``; float32, float16 or bfloat16, ``DH <= 128``.
+        ``(i, f, z, o)``; float32, float16 or bfloat16, ``DH <= 256``.
     recurrent_kernel : torch.Tensor
         ``[NH, DH_in, 4, DH_out]``.
     bias : torch.Tensor
@@ -178,11 +208,6 @@ def slstm_sequence_triton(
     B, S, NH, G, DH = x.shape
     if x.dtype not in TRITON_MODES:
         raise TypeError(f"sequence--triton takes float32, float16 or bfloat16 inputs; got {x.dtype}.")
-    if x.dtype == torch.float32 and DH > MAX_DH_F32:
-        raise ValueError(
-            f"sequence--triton takes float32 inputs with DH <= {MAX_DH_F32} (bfloat16/float16 up to {MAX_DH}); "
-            f"got DH={DH}. Use bfloat16 (e.g. autocast) or the native kernel."
-        )
     if G != 4 or DH > MAX_DH:
         raise ValueError(
             f"sequence--triton takes x [B, S, NH, 4, DH] with DH <= {MAX_DH}; got {tuple(x.shape)}."
@@ -220,8 +245,9 @@ def slstm_step_triton(
 
 
 def triton_accepts(x: torch.Tensor, *_rest: torch.Tensor) -> bool:
-    """Shape check for the registry (sequence ``[B, S, NH, 4, DH]`` or step ``[B, NH, 4, DH]`` inputs): head dims up to :data:`MAX_DH` (:data:`MAX_DH_F32` for float32)."""
-    return x.shape[-1] <= (MAX_DH_F32 if x.dtype == torch.float32 else MAX_DH)
+    """Shape check for the registry (sequence ``[B, S, NH, 4, DH]`` or step ``[B, NH, 4, DH]`` inputs): head
+    dims up to :data:`MAX_DH`."""
+    return x.shape[-1] <= MAX_DH
 
 
 __all__ = ["MAX_DH", "slstm_sequence_triton", "slstm_step_triton", "triton_accepts"]

@@ -122,6 +122,48 @@ def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
     _compare(3, 9, 2, 16, True, seed=5)
 
 
+WIDE = {"WIDE": True, "BN": 16}  # the wide kernels at interpreter sizes: several column blocks per head
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+@pytest.mark.parametrize(
+    "B,S,NH,DH",
+    [
+        pytest.param(1, 1, 1, 16, id="S1-one-block"),
+        pytest.param(3, 7, 2, 20, id="S7-DH20-two-blocks"),
+        pytest.param(2, 9, 1, 40, id="S9-DH40-three-blocks"),
+        pytest.param(1, 65, 1, 32, id="S65"),
+    ],
+)
+def test_wide_kernels_match_float64_reference(B, S, NH, DH, with_state, monkeypatch):
+    # the kernels for heads wider than the on-chip ones (state through memory, output columns in blocks)
+    monkeypatch.setenv(LAUNCH_ENV, json.dumps(WIDE))
+    _compare(B, S, NH, DH, with_state, seed=B + S)
+
+
+@pytest.mark.parametrize("on", ["outputs", "state"])
+def test_wide_kernels_loss_on_outputs_only_or_final_state_only(on, monkeypatch):
+    monkeypatch.setenv(LAUNCH_ENV, json.dumps(WIDE))
+    _compare(2, 8, 2, 24, True, on_outputs=on == "outputs", on_state=on == "state", seed=9)
+
+
+def test_wide_kernels_state_passing_and_float16(monkeypatch):
+    monkeypatch.setenv(LAUNCH_ENV, json.dumps(WIDE))
+    inputs, init = make_inputs(2, 13, 1, 40, state=True, seed=10)
+    x, r, b = _to(inputs, torch.float32)
+    s0 = sLSTMState(*_to(init, torch.float32))
+    h_full, st_full = _triton(x, r, b, s0)
+    h1, st1 = _triton(x[:, :5], r, b, s0)
+    h2, st2 = _triton(x[:, 5:], r, b, st1)
+    torch.testing.assert_close(torch.cat([h1, h2], dim=1), h_full, rtol=1e-5, atol=1e-6)
+    for a, c in zip(st2, st_full, strict=True):
+        torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-6)
+    ref = _grads(slstm_recurrent_naive, [t.to(torch.float16).double() for t in inputs], init)
+    got = _grads(_triton, _to(inputs, torch.float16), sLSTMState(*_to(init, torch.float32)))
+    assert got[0].dtype == torch.float16
+    _check(got, ref, out_tol=3e-3, grad_tol=1e-2)
+
+
 def test_exact_ties_and_zero_normaliser_in_initial_state():
     # Step 0 (R times h0 = 0, bias 0): lanes with raw_i == log sigmoid(raw_f) + m0 exactly (raw_f = 100
     # makes log sigmoid(raw_f) = -4e-44, lost when added to m0 = 1), where max() splits its gradient in
@@ -217,8 +259,8 @@ def test_empty_sequence_returns_the_initial_state():
 
 def test_rejects_what_it_cannot_run():
     x = torch.zeros(1, 2, 1, 4, MAX_DH + 1, dtype=torch.float16)
-    with pytest.raises(ValueError, match=r"DH <= 128; got \(1, 2, 1, 4, 129\)"):
-        slstm_sequence_triton(x, torch.zeros(1, 129, 4, 129), torch.zeros(1, 4, 129))
+    with pytest.raises(ValueError, match=r"DH <= 256; got \(1, 2, 1, 4, 257\)"):
+        slstm_sequence_triton(x, torch.zeros(1, 257, 4, 257), torch.zeros(1, 4, 257))
     x = torch.zeros(1, 2, 1, 4, 8, dtype=torch.float64)
     with pytest.raises(TypeError, match=r"float32, float16 or bfloat16 inputs; got torch\.float64"):
         slstm_sequence_triton(x, x[0, 0].expand(8, 4, 8), x[0, 0])
@@ -241,10 +283,9 @@ def _poison_cuda_cache() -> None:
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("B", [1, 64])
-@pytest.mark.parametrize("DH", [16, 32, 64, 128, 48])
+@pytest.mark.parametrize("DH", [16, 32, 64, 128, 48, 96, 192, 256])
 def test_gpu_sweep_against_float64(DH, B, dtype):
-    if dtype == torch.float32 and DH > 64:
-        pytest.skip("float32 takes DH <= 64 (shared memory); test_float32_wide_heads_go_native covers it")
+    # float32 past 64 and bfloat16 past 128 run the wide kernels
     S, NH = 40, 2
     inputs, init = make_inputs(B, S, NH, DH, state=True)
     inputs = [t.to(dtype).double() for t in inputs]  # the reference sees the same rounded inputs
@@ -276,19 +317,14 @@ def test_gpu_long_sequence_recurrent_gradient_finite(dtype):
     )
 
 
-def test_float32_wide_heads_go_native():
-    # float32 at DH = 128 does not fit an H100's shared memory: the registry sends it to the native loop,
-    # and an explicit request says why
+def test_auto_routes_by_head_dim():
+    # heads up to MAX_DH take the Triton kernels in every dtype (the wide ones past 64 in float32 and past 128
+    # in 16 bits); wider heads go to the native loop, and an explicit request says why
     from xlstm_ts.kernels import get_kernel
 
-    x32 = torch.zeros(1, 2, 1, 4, 128)
     cuda = torch.device("cuda")
-    assert get_kernel("slstm", "sequence--auto", cuda, torch.float32, inputs=(x32,)).backend == "native"
-    x16 = x32.to(torch.bfloat16)
-    assert get_kernel("slstm", "sequence--auto", cuda, torch.bfloat16, inputs=(x16,)).backend == "triton"
-    for x in (x32[:, 0], x16[:, 0]):  # the step kernel follows the same rule
-        want = "native" if x.dtype == torch.float32 else "triton"
-        assert get_kernel("slstm", "step--auto", cuda, x.dtype, inputs=(x,)).backend == want
-    r, b = torch.zeros(1, 128, 4, 128), torch.zeros(1, 4, 128)
-    with pytest.raises(ValueError, match="float32 inputs with DH <= 64"):
-        slstm_sequence_triton(x32, r, b)
+    for DH, want in [(64, "triton"), (128, "triton"), (256, "triton"), (257, "native")]:
+        for dtype in (torch.float32, torch.bfloat16):
+            x = torch.zeros(1, 2, 1, 4, DH, dtype=dtype)
+            assert get_kernel("slstm", "sequence--auto", cuda, dtype, inputs=(x,)).backend == want, (DH, dtype)
+            assert get_kernel("slstm", "step--auto", cuda, dtype, inputs=(x[:, 0],)).backend == want, (DH, dtype)

@@ -36,6 +36,34 @@ def clamp_weight(x):
 
 
 @triton.jit
+def step_bwd(ri, rf, rz, ro, c_p, n_p, m_p, dh, dc, dn, dm):
+    """Backward of one step's gate update (float32): from the raw gates, the entering state ``c_p, n_p, m_p``
+    and the gradients of the leaving ``h, c, n, m``, the gradients of the four raw gates and of the entering
+    ``c, n, m`` (that of the entering ``h`` goes through the recurrent product, outside)."""
+    _h, c, n, _m, lfm, d_i, d_f, ig, fg, tz, so = pointwise(ri, rf, rz, ro, c_p, n_p, m_p)
+    # h = sigmoid(o) * c / n
+    d_ro = dh * c / n * so * (1.0 - so)
+    dc = dc + dh * so / n
+    dn = dn - dh * so * c / (n * n)
+    # c = f' c_p + i' tanh(z), n = f' n_p + i'
+    d_ig = dc * tz + dn
+    d_fg = dc * c_p + dn * n_p
+    d_rz = dc * ig * (1.0 - tz * tz)
+    # i' = exp(min(ri - m, 0)), f' = exp(min(lfm - m, 0))
+    g_i = d_ig * ig * clamp_weight(d_i)
+    g_f = d_fg * fg * clamp_weight(d_f)
+    d_mnew = dm - g_i - g_f
+    # m = where(n_p == 0, ri, max(ri, lfm))
+    first = n_p == 0.0
+    d_max = tl.where(first, 0.0, d_mnew)
+    w_i = tl.where(ri > lfm, 1.0, tl.where(ri == lfm, 0.5, 0.0))
+    d_ri = g_i + tl.where(first, d_mnew, 0.0) + d_max * w_i
+    d_lfm = g_f + d_max * (1.0 - w_i)
+    d_rf = d_lfm * sigmoid(-rf)  # lfm = log sigmoid(rf) + m_p
+    return d_ri, d_rf, d_rz, d_ro, dc * fg, dn * fg, d_lfm
+
+
+@triton.jit
 def slstm_bwd_kernel(
     R,  # recurrent kernel [NH, DH, 4, DH]
     ST, G,  # saved by the forward
@@ -98,30 +126,8 @@ def slstm_bwd_kernel(
         c_p = tl.load(ST + base + slot + sv_off, mask=mask, other=0.0)
         n_p = tl.load(ST + base + 2 * slot + sv_off, mask=mask, other=0.0)
         m_p = tl.load(ST + base + 3 * slot + sv_off, mask=mask, other=0.0)
-        _h, c, n, _m, lfm, d_i, d_f, ig, fg, tz, so = pointwise(ri, rf, rz, ro, c_p, n_p, m_p)
-
         dh = dh + tl.load(DH_OUT + h_off + t * NH * DH, mask=mask, other=0.0).to(tl.float32)
-        # h = sigmoid(o) * c / n
-        d_ro = dh * c / n * so * (1.0 - so)
-        dc = dc + dh * so / n
-        dn = dn - dh * so * c / (n * n)
-        # c = f' c_p + i' tanh(z), n = f' n_p + i'
-        d_ig = dc * tz + dn
-        d_fg = dc * c_p + dn * n_p
-        d_rz = dc * ig * (1.0 - tz * tz)
-        dc_p = dc * fg
-        dn_p = dn * fg
-        # i' = exp(min(ri - m, 0)), f' = exp(min(lfm - m, 0))
-        g_i = d_ig * ig * clamp_weight(d_i)
-        g_f = d_fg * fg * clamp_weight(d_f)
-        d_mnew = dm - g_i - g_f
-        # m = where(n_p == 0, ri, max(ri, lfm))
-        first = n_p == 0.0
-        d_max = tl.where(first, 0.0, d_mnew)
-        w_i = tl.where(ri > lfm, 1.0, tl.where(ri == lfm, 0.5, 0.0))
-        d_ri = g_i + tl.where(first, d_mnew, 0.0) + d_max * w_i
-        d_lfm = g_f + d_max * (1.0 - w_i)
-        d_rf = d_lfm * sigmoid(-rf)  # lfm = log sigmoid(rf) + m_p
+        d_ri, d_rf, d_rz, d_ro, dc, dn, d_lfm = step_bwd(ri, rf, rz, ro, c_p, n_p, m_p, dh, dc, dn, dm)
         d_ri = tl.where(mask, d_ri, 0.0)
         d_rf = tl.where(mask, d_rf, 0.0)
         d_rz = tl.where(mask, d_rz, 0.0)
@@ -153,8 +159,6 @@ def slstm_bwd_kernel(
             dr_f += dot_wide(h_pt, d_rf, MODE)
             dr_z += dot_wide(h_pt, d_rz, MODE)
             dr_o += dot_wide(h_pt, d_ro, MODE)
-        dc = dc_p
-        dn = dn_p
         dm = d_lfm
 
     tl.store(DINIT + st_off, dh, mask=mask)
@@ -170,4 +174,4 @@ def slstm_bwd_kernel(
         tl.store(DR + dr_off + 3 * DH, dr_o, mask=r_mask)
 
 
-__all__ = ["slstm_bwd_kernel", "triton"]
+__all__ = ["clamp_weight", "slstm_bwd_kernel", "step_bwd", "triton"]
