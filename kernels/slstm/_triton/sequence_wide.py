@@ -104,13 +104,14 @@ def slstm_fwd_wide_kernel(
             c_p = tl.load(FINAL + field + st_off, mask=mask, other=0.0)
             n_p = tl.load(FINAL + 2 * field + st_off, mask=mask, other=0.0)
             m_p = tl.load(FINAL + 3 * field + st_off, mask=mask, other=0.0)
-            h, c, n, m, _lfm, _di, _df, _ig, _fg, _tz, _so = pointwise(ri, rf, rz, ro, c_p, n_p, m_p)
-            tl.store(FINAL + st_off, h, mask=mask)
-            tl.store(FINAL + field + st_off, c, mask=mask)
-            tl.store(FINAL + 2 * field + st_off, n, mask=mask)
-            tl.store(FINAL + 3 * field + st_off, m, mask=mask)
+            # (names of their own: a loop may not change the shape of the [BB, BDH] h, c, n, m above)
+            h_b, c_b, n_b, m_b, _lfm, _di, _df, _ig, _fg, _tz, _so = pointwise(ri, rf, rz, ro, c_p, n_p, m_p)
+            tl.store(FINAL + st_off, h_b, mask=mask)
+            tl.store(FINAL + field + st_off, c_b, mask=mask)
+            tl.store(FINAL + 2 * field + st_off, n_b, mask=mask)
+            tl.store(FINAL + 3 * field + st_off, m_b, mask=mask)
             h_off = ((rows64[:, None] * S + t) * NH + hd) * DH + cols[None, :]
-            tl.store(H + h_off, h.to(H.dtype.element_ty), mask=mask)
+            tl.store(H + h_off, h_b.to(H.dtype.element_ty), mask=mask)
             if SAVE:
                 sv_off = rows64[:, None] * DH + cols[None, :]
                 g_base = (hd * S + t) * 4 * slot
@@ -119,10 +120,10 @@ def slstm_fwd_wide_kernel(
                 tl.store(G + g_base + 2 * slot + sv_off, rz, mask=mask)
                 tl.store(G + g_base + 3 * slot + sv_off, ro, mask=mask)
                 base = (hd * (S + 1) + t + 1) * 4 * slot
-                tl.store(ST + base + sv_off, h, mask=mask)
-                tl.store(ST + base + slot + sv_off, c, mask=mask)
-                tl.store(ST + base + 2 * slot + sv_off, n, mask=mask)
-                tl.store(ST + base + 3 * slot + sv_off, m, mask=mask)
+                tl.store(ST + base + sv_off, h_b, mask=mask)
+                tl.store(ST + base + slot + sv_off, c_b, mask=mask)
+                tl.store(ST + base + 2 * slot + sv_off, n_b, mask=mask)
+                tl.store(ST + base + 3 * slot + sv_off, m_b, mask=mask)
         tl.debug_barrier()  # the whole new h is written before the next step reads it
 
 
