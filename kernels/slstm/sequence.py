@@ -63,7 +63,7 @@ def _launch(B: int, DH: int, mode: int) -> dict:
         # wide heads: state through memory, output columns in blocks of BN.  H100 sweep, forward+backward:
         # float32 DH=128 (B=64, S=512) 44.1 ms at BN=32, 38.8 at 16; DH=192 (B=16, S=1024) 625 ms at 32, 201 at
         # 16; bf16 DH=192 35.7 ms at 64, 95 at 16; 8 warps (4: up to 1.8x slower), 3 stages
-        WIDE=BDH > on_chip_max,
+        WIDE=on_chip_max < BDH,
         BN=min(BDH, 16 if mode == 0 else 64),
     )
     return with_override(cfg, LAUNCH_ENV)
