@@ -60,7 +60,7 @@ SPLIT = pytest.mark.parametrize("split_rows", [1, 10**9], ids=["split", "whole"]
 @pytest.mark.parametrize("lead", [(3, 700), (5,), (2, 3, 4)], ids=["B,S", "N", "3 lead dims"])
 def test_headwise_linear_gradients_match_float64(lead, split_rows, monkeypatch):
     # the weight gradient summed in parts over the rows (kernels/_linalg.py) or whole: same as one product
-    monkeypatch.setattr(components, "_SPLIT_ROWS", split_rows)
+    monkeypatch.setattr(components, "_SPLIT_ROWS", {"cpu": split_rows})
     torch.manual_seed(0)
     layer = LinearHeadwiseExpand(12, 3, bias=True).double()
     x = torch.randn(*lead, 12, dtype=torch.float64, requires_grad=True)
@@ -80,7 +80,7 @@ def test_headwise_linear_gradients_match_float64(lead, split_rows, monkeypatch):
 @SPLIT
 @pytest.mark.parametrize("E,NH", [(16, 4), (64, 2)], ids=["d=4", "d=32"])
 def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes(E, NH, split_rows, monkeypatch):
-    monkeypatch.setattr(components, "_SPLIT_ROWS", split_rows)
+    monkeypatch.setattr(components, "_SPLIT_ROWS", {"cpu": split_rows})
     torch.manual_seed(0)
     layer = LinearHeadwiseExpand(E, NH)
     x = torch.randn(2, 1500, E, requires_grad=True)

@@ -117,8 +117,10 @@ class CausalConv1d(nn.Module):
         return y, padded[:, padded.shape[1] - history :]
 
 
-#: Rows from which the weight gradient of a headwise projection is summed in parts (see _HeadwiseMatmul).
-_SPLIT_ROWS = 32768
+#: Rows from which the weight gradient of a headwise projection is summed in parts, by device type (see
+#: _HeadwiseMatmul); other devices never split (on 2 CPU cores, B=256, S=336, E=128, 4 heads: 96 ms split
+#: against 69 ms whole).
+_SPLIT_ROWS = {"cuda": 32768}
 
 
 class _HeadwiseMatmul(torch.autograd.Function):
@@ -145,7 +147,12 @@ class _HeadwiseMatmul(torch.autograd.Function):
             # for the extra launches (H100, fwd+bwd of one projection, benchmarks/backbone_gpu.py, 3 runs:
             # float32 d=32 at N=86016 3.16 -> 0.38-0.93 ms, d=4 3.72 -> 1.19 ms; at N=16384 whole was as
             # fast or faster; bf16 with d >= 16 was as fast or faster whole at every N)
-            if (dy.dtype == torch.float32 or x.shape[-1] < 16) and x.shape[1] >= _SPLIT_ROWS:
+            split_rows = _SPLIT_ROWS.get(dy.device.type)
+            if (
+                split_rows is not None
+                and x.shape[1] >= split_rows
+                and (dy.dtype == torch.float32 or x.shape[-1] < 16)
+            ):
                 dw = sum_outer(dy, xc)
             else:
                 dw = torch.bmm(dy.transpose(1, 2), xc)
