@@ -9,9 +9,9 @@ comes out the same), and produces:
 * ``draw`` ``[BB, 4, DH]``, the gradient of the raw pre-activations, which is also ``dx`` (written as
   float32 to ``DX`` ``[B, S, NH, 4, DH]``; the wrapper sums it over batch and time for the bias);
 * ``dh_{t-1} = sum_g draw_g @ R_g^T``;
-* with ``ACC_DR``, ``dR_g += h_{t-1}^T @ draw_g``, kept in registers and written once per batch block to
-  ``DR`` ``[NBB, NH, DH, 4, DH]`` (the wrapper sums the blocks; without it the wrapper forms ``dR``
-  from ``DX`` and the saved states in one matrix product).
+* with ``ACC_DR`` (off by default: measured slower), ``dR_g += h_{t-1}^T @ draw_g``, kept in registers and
+  written once per batch block to ``DR`` ``[NBB, NH, DH, 4, DH]`` (the wrapper sums the blocks; without it
+  the wrapper forms ``dR`` from ``DX`` and the saved states with ``sum_outer``).
 
 The gradients are those autograd gives for the reference loop, ties included: ``torch.minimum`` and
 ``torch.maximum`` send half the gradient to each side where their arguments are equal (and every step
