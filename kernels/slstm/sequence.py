@@ -134,12 +134,8 @@ class _SequenceTriton(torch.autograd.Function):
         ).contiguous()  # [4, B, NH, DH]
         nbb = -(-B // cfg["BB"])
         dx = torch.empty(B, S, NH, 4, DH, device=dev, dtype=f32)
-        dr_blocks = (
-            torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32)
-            if cfg["ACC_DR"] and not cfg["WIDE"]
-            else dx.new_empty(0)
-        )
         dinit = torch.empty(4, B, NH, DH, device=dev, dtype=f32)
+        acc_dr = cfg["ACC_DR"] and not cfg["WIDE"]  # only the on-chip kernels can accumulate dR
         if cfg["WIDE"]:
             from ._triton.sequence_wide import slstm_bwd_wide_kernel
 
@@ -150,14 +146,15 @@ class _SequenceTriton(torch.autograd.Function):
                 num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER_WIDE,
             )  # fmt: skip
         else:
+            dr_blocks = torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32) if acc_dr else dx.new_empty(0)
             launch(
                 slstm_bwd_kernel, (nbb, NH),
                 rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
-                BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=cfg["ACC_DR"], MODE=mode,
+                BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=acc_dr, MODE=mode,
                 num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER,
             )  # fmt: skip
         db = dx.sum((0, 1))  # [B, S, NH, 4, DH] -> [NH, 4, DH]
-        if cfg["ACC_DR"] and not cfg["WIDE"]:
+        if acc_dr:
             dr = dr_blocks.sum(0)  # [NBB, NH, DH, 4, DH] -> [NH, DH, 4, DH]
         else:
             # dR[h] = sum over steps and rows of h_{t-1}^T draw_t, split over the S*B rows (see _linalg)

@@ -26,7 +26,8 @@ import triton
 import triton.language as tl
 
 from ..._triton.common import dot_wide, sigmoid
-from .sequence_fwd import load_r, pointwise
+from .sequence_fwd import pointwise
+from .tiles import load4, program_rows, store4
 
 
 @triton.jit
@@ -79,23 +80,16 @@ def slstm_bwd_kernel(
     ACC_DR: tl.constexpr,
     MODE: tl.constexpr,
 ):  # fmt: skip
-    pid_b = tl.program_id(0)
-    hd = tl.program_id(1).to(tl.int64)
-    rows = pid_b * BB + tl.arange(0, BB)
+    pid_b, hd, rows64, mask_r = program_rows(B, BB)
     cols = tl.arange(0, BDH)
-    mask_r = rows < B
     mask_c = cols < DH
     mask = mask_r[:, None] & mask_c[None, :]
-    rows64 = rows.to(tl.int64)
 
     # the weights enter only as R_g^T [DH_out, DH_in]: read them transposed from memory, not tl.trans per step
     r_mask = mask_c[:, None] & mask_c[None, :]
     rt_off = (hd * DH + cols[None, :]) * 4 * DH + cols[:, None]
     if RESIDENT:
-        rt_i = load_r(R, rt_off, r_mask, 0, DH)
-        rt_f = load_r(R, rt_off, r_mask, 1, DH)
-        rt_z = load_r(R, rt_off, r_mask, 2, DH)
-        rt_o = load_r(R, rt_off, r_mask, 3, DH)
+        rt_i, rt_f, rt_z, rt_o = load4(R, rt_off, DH, r_mask)
     if ACC_DR:
         dr_i = tl.zeros([BDH, BDH], dtype=tl.float32)
         dr_f = tl.zeros([BDH, BDH], dtype=tl.float32)
@@ -104,10 +98,7 @@ def slstm_bwd_kernel(
 
     st_off = (rows64[:, None] * NH + hd) * DH + cols[None, :]  # [B, NH, DH] fields
     field = B * NH * DH
-    dh = tl.load(DFINAL + st_off, mask=mask, other=0.0)
-    dc = tl.load(DFINAL + field + st_off, mask=mask, other=0.0)
-    dn = tl.load(DFINAL + 2 * field + st_off, mask=mask, other=0.0)
-    dm = tl.load(DFINAL + 3 * field + st_off, mask=mask, other=0.0)
+    dh, dc, dn, dm = load4(DFINAL, st_off, field, mask)
 
     x_off = (rows64[:, None] * S * NH + hd) * 4 * DH + cols[None, :]  # dx[b, 0, hd, 0, d]
     h_off = (rows64[:, None] * S * NH + hd) * DH + cols[None, :]  # dh_out[b, 0, hd, d]
@@ -116,28 +107,15 @@ def slstm_bwd_kernel(
 
     for k in range(S):
         t = S - 1 - k
-        g_base = (hd * S + t) * 4 * slot
-        ri = tl.load(G + g_base + sv_off, mask=mask, other=0.0)
-        rf = tl.load(G + g_base + slot + sv_off, mask=mask, other=0.0)
-        rz = tl.load(G + g_base + 2 * slot + sv_off, mask=mask, other=0.0)
-        ro = tl.load(G + g_base + 3 * slot + sv_off, mask=mask, other=0.0)
-        base = (hd * (S + 1) + t) * 4 * slot  # state entering step t
-        h_p = tl.load(ST + base + sv_off, mask=mask, other=0.0)
-        c_p = tl.load(ST + base + slot + sv_off, mask=mask, other=0.0)
-        n_p = tl.load(ST + base + 2 * slot + sv_off, mask=mask, other=0.0)
-        m_p = tl.load(ST + base + 3 * slot + sv_off, mask=mask, other=0.0)
+        ri, rf, rz, ro = load4(G, (hd * S + t) * 4 * slot + sv_off, slot, mask)
+        h_p, c_p, n_p, m_p = load4(ST, (hd * (S + 1) + t) * 4 * slot + sv_off, slot, mask)  # entering step t
         dh = dh + tl.load(DH_OUT + h_off + t * NH * DH, mask=mask, other=0.0).to(tl.float32)
-        d_ri, d_rf, d_rz, d_ro, dc, dn, d_lfm = step_bwd(ri, rf, rz, ro, c_p, n_p, m_p, dh, dc, dn, dm)
+        d_ri, d_rf, d_rz, d_ro, dc, dn, dm = step_bwd(ri, rf, rz, ro, c_p, n_p, m_p, dh, dc, dn, dm)
         d_ri = tl.where(mask, d_ri, 0.0)
         d_rf = tl.where(mask, d_rf, 0.0)
         d_rz = tl.where(mask, d_rz, 0.0)
         d_ro = tl.where(mask, d_ro, 0.0)
-
-        xt = DX + x_off + t * NH * 4 * DH
-        tl.store(xt, d_ri, mask=mask)
-        tl.store(xt + DH, d_rf, mask=mask)
-        tl.store(xt + 2 * DH, d_rz, mask=mask)
-        tl.store(xt + 3 * DH, d_ro, mask=mask)
+        store4(DX, x_off + t * NH * 4 * DH, DH, d_ri, d_rf, d_rz, d_ro, mask)
 
         if RESIDENT:
             ri_t = rt_i
@@ -145,10 +123,7 @@ def slstm_bwd_kernel(
             rz_t = rt_z
             ro_t = rt_o
         else:
-            ri_t = load_r(R, rt_off, r_mask, 0, DH)
-            rf_t = load_r(R, rt_off, r_mask, 1, DH)
-            rz_t = load_r(R, rt_off, r_mask, 2, DH)
-            ro_t = load_r(R, rt_off, r_mask, 3, DH)
+            ri_t, rf_t, rz_t, ro_t = load4(R, rt_off, DH, r_mask)
         dh = dot_wide(d_ri, ri_t, MODE)
         dh += dot_wide(d_rf, rf_t, MODE)
         dh += dot_wide(d_rz, rz_t, MODE)
@@ -159,19 +134,12 @@ def slstm_bwd_kernel(
             dr_f += dot_wide(h_pt, d_rf, MODE)
             dr_z += dot_wide(h_pt, d_rz, MODE)
             dr_o += dot_wide(h_pt, d_ro, MODE)
-        dm = d_lfm
 
-    tl.store(DINIT + st_off, dh, mask=mask)
-    tl.store(DINIT + field + st_off, dc, mask=mask)
-    tl.store(DINIT + 2 * field + st_off, dn, mask=mask)
-    tl.store(DINIT + 3 * field + st_off, dm, mask=mask)
+    store4(DINIT, st_off, field, dh, dc, dn, dm, mask)
     if ACC_DR:
-        # DR[pid_b, hd, d_in, g, d_out]
-        dr_off = ((pid_b * NH + hd) * DH + cols[:, None]) * 4 * DH + cols[None, :]  # row d_in, column d_out
-        tl.store(DR + dr_off, dr_i, mask=r_mask)
-        tl.store(DR + dr_off + DH, dr_f, mask=r_mask)
-        tl.store(DR + dr_off + 2 * DH, dr_z, mask=r_mask)
-        tl.store(DR + dr_off + 3 * DH, dr_o, mask=r_mask)
+        # DR[pid_b, hd, d_in, g, d_out]; row d_in, column d_out
+        dr_off = ((pid_b * NH + hd) * DH + cols[:, None]) * 4 * DH + cols[None, :]
+        store4(DR, dr_off, DH, dr_i, dr_f, dr_z, dr_o, r_mask)
 
 
 __all__ = ["clamp_weight", "slstm_bwd_kernel", "step_bwd", "triton"]

@@ -30,13 +30,7 @@ import triton
 import triton.language as tl
 
 from ..._triton.common import dot_in, logsigmoid, sigmoid, tanh
-
-
-@triton.jit
-def load_r(R, r_off, r_mask, g, DH):
-    """Gate ``g``'s tile of one head's recurrent kernel at offsets ``r_off`` (``[DH_in, DH_out]``, or
-    ``[DH_out, DH_in]`` with transposed offsets; padding zero)."""
-    return tl.load(R + r_off + g * DH, mask=r_mask, other=0.0)
+from .tiles import initial_state, load4, program_rows, store4
 
 
 @triton.jit
@@ -71,51 +65,31 @@ def slstm_fwd_kernel(
     RESIDENT: tl.constexpr,
     MODE: tl.constexpr,
 ):  # fmt: skip
-    pid_b = tl.program_id(0)
-    hd = tl.program_id(1).to(tl.int64)
-    rows = pid_b * BB + tl.arange(0, BB)
+    _pid_b, hd, rows64, mask_r = program_rows(B, BB)
     cols = tl.arange(0, BDH)
-    mask_r = rows < B
     mask_c = cols < DH
     mask = mask_r[:, None] & mask_c[None, :]
-    rows64 = rows.to(tl.int64)
 
     # recurrent kernel of this head: R[hd, d_in, g, d_out] at ((hd * DH + d_in) * 4 + g) * DH + d_out
     r_off = (hd * DH + cols[:, None]) * 4 * DH + cols[None, :]
     r_mask = mask_c[:, None] & mask_c[None, :]
     if RESIDENT:
-        r_i = load_r(R, r_off, r_mask, 0, DH)
-        r_f = load_r(R, r_off, r_mask, 1, DH)
-        r_z = load_r(R, r_off, r_mask, 2, DH)
-        r_o = load_r(R, r_off, r_mask, 3, DH)
-    b_off = hd * 4 * DH + cols
-    b_i = tl.load(BIAS + b_off, mask=mask_c, other=0.0).to(tl.float32)[None, :]
-    b_f = tl.load(BIAS + b_off + DH, mask=mask_c, other=0.0).to(tl.float32)[None, :]
-    b_z = tl.load(BIAS + b_off + 2 * DH, mask=mask_c, other=0.0).to(tl.float32)[None, :]
-    b_o = tl.load(BIAS + b_off + 3 * DH, mask=mask_c, other=0.0).to(tl.float32)[None, :]
+        r_i, r_f, r_z, r_o = load4(R, r_off, DH, r_mask)
+    b_i, b_f, b_z, b_o = load4(BIAS, hd * 4 * DH + cols, DH, mask_c)
+    b_i = b_i.to(tl.float32)[None, :]
+    b_f = b_f.to(tl.float32)[None, :]
+    b_z = b_z.to(tl.float32)[None, :]
+    b_o = b_o.to(tl.float32)[None, :]
 
     st_off = (rows64[:, None] * NH + hd) * DH + cols[None, :]  # [B, NH, DH] fields
-    if HAS_INIT:
-        h = tl.load(H0 + st_off, mask=mask, other=0.0)
-        c = tl.load(C0 + st_off, mask=mask, other=0.0)
-        n = tl.load(N0 + st_off, mask=mask, other=0.0)
-        m = tl.load(M0 + st_off, mask=mask, other=0.0)
-    else:
-        h = tl.zeros([BB, BDH], dtype=tl.float32)
-        c = tl.zeros([BB, BDH], dtype=tl.float32)
-        n = tl.zeros([BB, BDH], dtype=tl.float32)
-        m = tl.zeros([BB, BDH], dtype=tl.float32)
+    h, c, n, m = initial_state(H0, C0, N0, M0, st_off, mask, HAS_INIT, BB, BDH)
 
     x_off = (rows64[:, None] * S * NH + hd) * 4 * DH + cols[None, :]  # x[b, 0, hd, 0, d]
     h_off = (rows64[:, None] * S * NH + hd) * DH + cols[None, :]  # h[b, 0, hd, d]
     sv_off = rows64[:, None] * DH + cols[None, :]  # [.., B, DH] slot of ST and G
     slot = B * DH  # one [B, DH] field of ST / G
     if SAVE:
-        base = hd * (S + 1) * 4 * slot
-        tl.store(ST + base + sv_off, h, mask=mask)
-        tl.store(ST + base + slot + sv_off, c, mask=mask)
-        tl.store(ST + base + 2 * slot + sv_off, n, mask=mask)
-        tl.store(ST + base + 3 * slot + sv_off, m, mask=mask)
+        store4(ST, hd * (S + 1) * 4 * slot + sv_off, slot, h, c, n, m, mask)
 
     for t in range(S):
         if RESIDENT:
@@ -124,34 +98,19 @@ def slstm_fwd_kernel(
             rz_w = r_z
             ro_w = r_o
         else:
-            ri_w = load_r(R, r_off, r_mask, 0, DH)
-            rf_w = load_r(R, r_off, r_mask, 1, DH)
-            rz_w = load_r(R, r_off, r_mask, 2, DH)
-            ro_w = load_r(R, r_off, r_mask, 3, DH)
-        xt = X + x_off + t * NH * 4 * DH
-        ri = (tl.load(xt, mask=mask, other=0.0).to(tl.float32) + b_i) + dot_in(h, ri_w, MODE)
-        rf = (tl.load(xt + DH, mask=mask, other=0.0).to(tl.float32) + b_f) + dot_in(h, rf_w, MODE)
-        rz = (tl.load(xt + 2 * DH, mask=mask, other=0.0).to(tl.float32) + b_z) + dot_in(h, rz_w, MODE)
-        ro = (tl.load(xt + 3 * DH, mask=mask, other=0.0).to(tl.float32) + b_o) + dot_in(h, ro_w, MODE)
+            ri_w, rf_w, rz_w, ro_w = load4(R, r_off, DH, r_mask)
+        x_i, x_f, x_z, x_o = load4(X, x_off + t * NH * 4 * DH, DH, mask)
+        ri = (x_i.to(tl.float32) + b_i) + dot_in(h, ri_w, MODE)
+        rf = (x_f.to(tl.float32) + b_f) + dot_in(h, rf_w, MODE)
+        rz = (x_z.to(tl.float32) + b_z) + dot_in(h, rz_w, MODE)
+        ro = (x_o.to(tl.float32) + b_o) + dot_in(h, ro_w, MODE)
         h, c, n, m, _lfm, _di, _df, _ig, _fg, _tz, _so = pointwise(ri, rf, rz, ro, c, n, m)
         tl.store(H + h_off + t * NH * DH, h.to(H.dtype.element_ty), mask=mask)
         if SAVE:
-            g_base = (hd * S + t) * 4 * slot
-            tl.store(G + g_base + sv_off, ri, mask=mask)
-            tl.store(G + g_base + slot + sv_off, rf, mask=mask)
-            tl.store(G + g_base + 2 * slot + sv_off, rz, mask=mask)
-            tl.store(G + g_base + 3 * slot + sv_off, ro, mask=mask)
-            base = (hd * (S + 1) + t + 1) * 4 * slot
-            tl.store(ST + base + sv_off, h, mask=mask)
-            tl.store(ST + base + slot + sv_off, c, mask=mask)
-            tl.store(ST + base + 2 * slot + sv_off, n, mask=mask)
-            tl.store(ST + base + 3 * slot + sv_off, m, mask=mask)
+            store4(G, (hd * S + t) * 4 * slot + sv_off, slot, ri, rf, rz, ro, mask)
+            store4(ST, (hd * (S + 1) + t + 1) * 4 * slot + sv_off, slot, h, c, n, m, mask)
 
-    field = B * NH * DH  # one field of FINAL
-    tl.store(FINAL + st_off, h, mask=mask)
-    tl.store(FINAL + field + st_off, c, mask=mask)
-    tl.store(FINAL + 2 * field + st_off, n, mask=mask)
-    tl.store(FINAL + 3 * field + st_off, m, mask=mask)
+    store4(FINAL, st_off, B * NH * DH, h, c, n, m, mask)
 
 
-__all__ = ["load_r", "pointwise", "slstm_fwd_kernel", "triton"]
+__all__ = ["pointwise", "slstm_fwd_kernel", "triton"]
