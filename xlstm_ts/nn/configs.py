@@ -17,10 +17,15 @@ True
 Fields whose names start with ``_`` are derived (block index, inner sizes) and are filled in by
 ``__post_init__``; ``to_dict`` leaves them out and ``from_dict`` ignores them.
 
+Configs never mutate the objects passed to them: a stack or block config fills its derived fields
+on its own deep copies of the block and layer configs it receives, so one block config can serve as
+the template of several stacks.
+
 Differences from the reference, all additive: ``backend`` accepts ``"auto"`` (our default), and the
 reference values ``"cuda"`` (read as ``"auto"``) and ``"vanilla"`` (read as ``"native"``);
 ``mLSTMLayerConfig`` gains ``chunk_size`` and ``eps``; ``context_length`` is accepted but never
-limits the sequence length.
+limits the sequence length. An unknown ``backend`` raises ``ValueError`` at construction, listing
+the valid names (those of the kernel registry, see :func:`valid_backends`).
 """
 
 from __future__ import annotations
@@ -32,14 +37,55 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from xlstm_ts.kernels import available_kernels
+
 T = TypeVar("T", bound="ConfigMixin")
+C = TypeVar("C")  # a config dataclass
 
 _BACKEND_ALIASES = {"cuda": "auto", "vanilla": "native"}
+#: Kernel forms each layer calls through the registry (``"<form>--<backend>"``): a backend is valid for
+#: a layer only if every one of these forms is registered with it.
+LAYER_KERNEL_FORMS = {"mlstm": ("chunkwise", "step"), "slstm": ("sequence", "step")}
 
 
 def resolve_backend(backend: str) -> str:
     """Map a config ``backend`` value (ours or the reference's) to a kernel backend name."""
     return _BACKEND_ALIASES.get(backend, backend)
+
+
+def valid_backends(cell: str) -> list[str]:
+    """Sorted ``backend`` values a layer config of ``cell`` (``"mlstm"`` or ``"slstm"``) accepts.
+
+    Read from the kernel registry (:func:`xlstm_ts.kernels.available_kernels`): every backend that
+    has all the kernel forms the layer calls, plus ``"auto"`` and the reference's aliases.
+
+    >>> valid_backends("mlstm")
+    ['auto', 'cuda', 'native', 'triton', 'vanilla']
+    """
+    forms = LAYER_KERNEL_FORMS[cell]
+    backends_by_form: dict[str, set[str]] = {form: set() for form in forms}
+    for name in available_kernels(cell):
+        form, _, backend = name.partition("--")
+        if form in backends_by_form:
+            backends_by_form[form].add(backend)
+    common = set.intersection(*backends_by_form.values())
+    return sorted(common | {"auto"} | set(_BACKEND_ALIASES))
+
+
+def check_backend(cell: str, backend: str, owner: str) -> None:
+    """Raise ``ValueError`` naming the valid values if ``backend`` is not one of :func:`valid_backends`."""
+    valid = valid_backends(cell)
+    if backend not in valid:
+        aliases = ", ".join(f"{k!r} reads as {v!r}" for k, v in _BACKEND_ALIASES.items())
+        raise ValueError(f"Unknown {owner} backend {backend!r}; expected one of {valid} ({aliases}).")
+
+
+def _derived_copy(config: C, **changes: Any) -> C:
+    """A deep copy of ``config`` with ``changes`` applied and its derived fields recomputed.
+
+    ``config`` itself is left as it is (configs never mutate the objects passed to them).
+    """
+    return dataclasses.replace(deepcopy(config), **changes)
 
 
 class ConfigMixin:
@@ -149,6 +195,7 @@ class mLSTMLayerConfig(ConfigMixin):
     _inner_embedding_dim: int | None = None
 
     def __post_init__(self) -> None:
+        check_backend("mlstm", self.backend, type(self).__name__)
         if self.embedding_dim is not None and self.embedding_dim > 0:
             self._inner_embedding_dim = round_up_dim(
                 self.embedding_dim,
@@ -209,6 +256,7 @@ class sLSTMLayerConfig(ConfigMixin):
     _num_blocks: int = 1
 
     def __post_init__(self) -> None:
+        check_backend("slstm", self.backend, type(self).__name__)
         if self.function != "slstm":
             raise NotImplementedError(f"sLSTM function {self.function!r} is not supported; only 'slstm'.")
         unsupported = {
@@ -239,9 +287,8 @@ class mLSTMBlockConfig(ConfigMixin):
     _block_idx: int | None = None
 
     def __post_init__(self) -> None:
-        if self._num_blocks is not None:
-            self.mlstm._num_blocks = self._num_blocks
-        self.mlstm.__post_init__()
+        changes = {} if self._num_blocks is None else {"_num_blocks": self._num_blocks}
+        self.mlstm = _derived_copy(self.mlstm, **changes)
 
 
 @dataclass
@@ -254,16 +301,15 @@ class sLSTMBlockConfig(ConfigMixin):
     _block_idx: int | None = None
 
     def __post_init__(self) -> None:
+        changes: dict[str, Any] = {} if self._num_blocks is None else {"_num_blocks": self._num_blocks}
+        slstm_changes = dict(changes)
         if self._block_idx is not None:
-            self.slstm._block_idx = self._block_idx
-        if self._num_blocks is not None:
-            self.slstm._num_blocks = self._num_blocks
-        self.slstm.__post_init__()
+            slstm_changes["_block_idx"] = self._block_idx
+        self.slstm = _derived_copy(self.slstm, **slstm_changes)
         if self.feedforward is not None:
-            self.feedforward.embedding_dim = self.slstm.embedding_dim
-            if self._num_blocks is not None:
-                self.feedforward._num_blocks = self._num_blocks
-            self.feedforward.__post_init__()
+            self.feedforward = _derived_copy(
+                self.feedforward, embedding_dim=self.slstm.embedding_dim, **changes
+            )
 
 
 @dataclass
@@ -296,19 +342,21 @@ class xLSTMBlockStackConfig(ConfigMixin):
             raise ValueError(f"slstm_at positions {bad} are outside [0, num_blocks={self.num_blocks}).")
         if self.slstm_at and self.slstm_block is None:
             raise ValueError(f"slstm_at={self.slstm_at} places sLSTM blocks but slstm_block is None.")
+        # The stack's own copies of the block templates (the caller's objects stay as they are).
         if self.mlstm_block is not None:
-            layer = self.mlstm_block.mlstm
-            layer.embedding_dim = self.embedding_dim
-            layer.bias = self.bias
-            layer.dropout = self.dropout
-            layer.context_length = self.context_length
-            self.mlstm_block._num_blocks = self.num_blocks
-            self.mlstm_block.__post_init__()
+            mlstm = _derived_copy(
+                self.mlstm_block.mlstm,
+                embedding_dim=self.embedding_dim,
+                bias=self.bias,
+                dropout=self.dropout,
+                context_length=self.context_length,
+            )
+            self.mlstm_block = _derived_copy(self.mlstm_block, mlstm=mlstm, _num_blocks=self.num_blocks)
         if self.slstm_block is not None:
-            self.slstm_block.slstm.dropout = self.dropout
-            self.slstm_block.slstm.embedding_dim = self.embedding_dim
-            self.slstm_block._num_blocks = self.num_blocks
-            self.slstm_block.__post_init__()
+            slstm = _derived_copy(
+                self.slstm_block.slstm, dropout=self.dropout, embedding_dim=self.embedding_dim
+            )
+            self.slstm_block = _derived_copy(self.slstm_block, slstm=slstm, _num_blocks=self.num_blocks)
         self._block_map = ",".join("1" if i in self.slstm_at else "0" for i in range(self.num_blocks))
 
     @property
@@ -320,11 +368,8 @@ class xLSTMBlockStackConfig(ConfigMixin):
     def block_config(self, block_idx: int) -> mLSTMBlockConfig | sLSTMBlockConfig:
         """A deep copy of the block template for position ``block_idx`` with its index set."""
         template = self.slstm_block if self.block_map[block_idx] == 1 else self.mlstm_block
-        config = deepcopy(template)
-        assert config is not None
-        config._block_idx = block_idx
-        config.__post_init__()
-        return config
+        assert template is not None
+        return _derived_copy(template, _block_idx=block_idx)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from torch import nn
 from xlstm_ts.kernels import mLSTMState, mlstm_sequence, mlstm_step
 
 from .components import CausalConv1d, LinearHeadwiseExpand, MultiHeadLayerNorm, small_init_, wang_init_
-from .configs import mLSTMLayerConfig, resolve_backend
+from .configs import check_backend, mLSTMLayerConfig, resolve_backend
 
 
 class mLSTMCell(nn.Module):
@@ -27,6 +27,7 @@ class mLSTMCell(nn.Module):
         self, inner_dim: int, num_heads: int, backend: str = "auto", chunk_size: int = 64, eps: float = 1e-6
     ) -> None:
         super().__init__()
+        check_backend("mlstm", backend, type(self).__name__)
         self.num_heads = num_heads
         self.backend = resolve_backend(backend)
         self.chunk_size = chunk_size
