@@ -168,8 +168,23 @@ def fetch_dataset(
     return download_file(info.urls, target, sha256=info.sha256 if verify else None, label=info.file_name)
 
 
+def _read_csv(path: Path, encodings: tuple[str, ...] = ("utf-8",)) -> pd.DataFrame:
+    """``pandas.read_csv`` with the first of ``encodings`` that decodes the whole file strictly.
+
+    Strict decoding never turns a byte into U+FFFD: a Latin-1 header read as UTF-8 fails here and is read
+    again with the next encoding, instead of coming back as ``PAR (\ufffdmol/m\ufffd/s)``.
+    """
+    failures = []
+    for encoding in encodings:
+        try:
+            return pd.read_csv(path, encoding=encoding, encoding_errors="strict")
+        except UnicodeDecodeError as err:
+            failures.append(f"{encoding} ({err.reason})")  # err.start counts from a pandas buffer
+    raise ValueError(f"{path} could not be decoded as {' or '.join(failures)}.")
+
+
 def _read(path: Path, info: DatasetInfo, verify: bool) -> pd.DataFrame:
-    df = pd.read_csv(path, encoding="utf-8", encoding_errors=info.encoding_errors)
+    df = _read_csv(path, info.encodings)
     if "date" not in df.columns:
         raise ValueError(f"{path} has no 'date' column; its columns are {list(df.columns)[:10]}.")
     index = pd.DatetimeIndex(pd.to_datetime(df.pop("date")), name="date")

@@ -70,9 +70,11 @@ class DatasetInfo:
     subdir : str
         Folder that holds the file in the upstream archives (``ETT-small``, ``weather``, ...); the loader
         also looks for ``<data_home>/<subdir>/<file_name>``.
-    encoding_errors : str
-        ``encoding_errors`` for :func:`pandas.read_csv` (``"replace"`` for Weather, whose header carries
-        mangled unit characters).
+    encodings : tuple of str
+        Text encodings to read the file with, tried in order, each strictly: a file that is not valid in
+        the first is read with the next. UTF-8 for every file except Weather, whose header is Latin-1/cp1252
+        (``SWDR (W/m²)``, ``PAR (µmol/m²/s)``: bytes 0xB2 and 0xB5, invalid in UTF-8); UTF-8 is still
+        tried first there, so a re-saved UTF-8 copy reads the same.
     description : str
         One line on content and provenance.
 
@@ -94,7 +96,7 @@ class DatasetInfo:
     target: str = "OT"
     split: str = "custom"
     subdir: str = ""
-    encoding_errors: str = "strict"
+    encodings: tuple[str, ...] = ("utf-8",)
     description: str = ""
 
 
@@ -160,7 +162,7 @@ REGISTRY: dict[str, DatasetInfo] = {
         n_channels=21,
         split="custom",
         subdir="weather",
-        encoding_errors="replace",
+        encodings=("utf-8", "cp1252"),
         description="21 meteorological indicators every 10 minutes in 2020 (weather station of the Max "
         "Planck Institute for Biogeochemistry, Jena), as preprocessed by Autoformer/TSLib; contains -9999 "
         "sentinels, one duplicated timestamp and one gap (kept, as the standard protocol does).",

@@ -376,17 +376,41 @@ def test_missing_file_without_download_names_paths_and_env_var(isolated):
     assert ENV_VAR in message and "userhome/.cache/xlstm_ts/weather.csv" in message
 
 
-def test_weather_header_with_mangled_bytes_and_irregular_index(isolated, monkeypatch):
+def test_weather_header_in_latin1_decodes_units_and_keeps_irregular_index(isolated, monkeypatch):
+    # The TSLib weather.csv header is Latin-1/cp1252 (invalid UTF-8): "SWDR (W/m\xb2)", "PAR (\xb5mol/m\xb2/s)".
     path = isolated / "weather" / "weather.csv"
     path.parent.mkdir(parents=True)
-    lines = [b"date,p (mbar),SWDR (W/m\xb2),OT"]  # a latin-1 byte: invalid UTF-8
+    header = "date,p (mbar),T (°C),PAR (µmol/m²/s),OT"
+    lines = [header.encode("cp1252")]
+    assert b"\xb5mol/m\xb2/s" in lines[0] and b"\xb0C" in lines[0]
     for ts in ["2020-01-01 00:10:00", "2020-01-01 00:20:00", "2020-01-01 00:20:00", "2020-01-01 02:00:00"]:
-        lines.append(ts.encode() + b",1008.9,-9999,428.1")
+        lines.append(ts.encode() + b",1008.9,-8.1,-9999,428.1")
     path.write_bytes(b"\n".join(lines) + b"\n")
-    _patch_entry(monkeypatch, "Weather", n_rows=4, n_channels=3, sha256=sha256_file(path))
+    _patch_entry(monkeypatch, "Weather", n_rows=4, n_channels=4, sha256=sha256_file(path))
     df = load_dataset("Weather", data_home=isolated, download=False)
-    assert list(df.columns) == ["p (mbar)", "SWDR (W/m\ufffd)", "OT"]
-    assert df.index.freq is None and df["SWDR (W/m\ufffd)"].eq(-9999).all()  # kept, as the protocol does
-    _patch_entry(monkeypatch, "Weather", n_rows=5, n_channels=3, sha256=sha256_file(path))
-    with pytest.raises(ValueError, match=r"should have 5 rows and 3 channels\. Got 4 rows"):
+    assert list(df.columns) == ["p (mbar)", "T (°C)", "PAR (µmol/m²/s)", "OT"]
+    assert not any("\ufffd" in c for c in df.columns)
+    assert df.index.freq is None and df["PAR (µmol/m²/s)"].eq(-9999).all()  # kept, as the protocol does
+    _patch_entry(monkeypatch, "Weather", n_rows=5, n_channels=4, sha256=sha256_file(path))
+    with pytest.raises(ValueError, match=r"should have 5 rows and 4 channels\. Got 4 rows"):
         load_dataset("Weather", data_home=isolated, download=False)
+
+
+def test_csv_reader_tries_utf8_first_then_the_legacy_encoding(tmp_path):
+    from xlstm_ts.datasets._loaders import _read_csv
+
+    names = ["date", "SWDR (W/m²)", "PAR (µmol/m²/s)", "T (°C)"]
+    text = ",".join(names) + "\n2020-01-01 00:10:00,1,2,3\n"
+    for encoding in ("utf-8", "cp1252"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        assert list(_read_csv(path, ("utf-8", "cp1252")).columns) == names
+    assert REGISTRY["Weather"].encodings == ("utf-8", "cp1252")
+    assert all(info.encodings == ("utf-8",) for name, info in REGISTRY.items() if name != "Weather")
+    # Strict decoding: a file that no listed encoding decodes is an error, never replacement characters.
+    with pytest.raises(ValueError, match=r"could not be decoded as utf-8 \(invalid start byte\)\.$"):
+        _read_csv(tmp_path / "cp1252.csv", ("utf-8",))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"date,\x81x\n2020-01-01,1\n")  # 0x81: undefined in cp1252, invalid in UTF-8
+    with pytest.raises(ValueError, match=r"utf-8 .* or cp1252 "):
+        _read_csv(bad, ("utf-8", "cp1252"))
