@@ -1,4 +1,4 @@
-"""WindowDataset and last_windows: window counts, slices, end_range, batching."""
+"""WindowDataset: window counts, slices, end_range, batching, per-window scaling, windows at cutoffs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
-from xlstm_ts.data import MissingValueError, SeriesTooShortError, WindowDataset, last_windows, window_starts
+from xlstm_ts.data import MissingValueError, SeriesTooShortError, WindowDataset, window_starts
 
 
 def make_series(lengths, f=2, p=1, k=3):
@@ -34,6 +34,8 @@ def test_item_shapes_dtypes_and_content():
         "y": (2,),
         "series": (),
         "start": (),
+        "loc": (),
+        "scale": (),
     }
     assert item["x"].dtype == torch.float32 and item["series"].dtype == torch.int64
     assert item["x"].tolist() == [1000.0, 1001.0, 1002.0, 1003.0] and item["y"].tolist() == [1004.0, 1005.0]
@@ -74,29 +76,51 @@ def test_series_shorter_than_a_window_have_none():
     assert set(ds.series.tolist()) == {1} and len(ds) == 4
 
 
-def test_last_windows():
+def test_windows_at_cutoffs_for_prediction():
     target, future, past, static = make_series([6, 4])
     future_next = [np.full((3, 2), 7.0), np.full((3, 2), 8.0)]
-    out = last_windows(target, future, future_next, past, static, lookback=4)
+    cuts = [np.array([6]), np.array([4])]
+    ds = WindowDataset.at_cutoffs(target, future, past, static, 4, 3, cuts, loc=np.zeros((2, 1)),
+                                  scale=np.ones((2, 1)), future_next=future_next)
+    out = ds[[0, 1]]
+    assert not ds.has_target and "y" not in out
     assert {k: tuple(v.shape) for k, v in out.items()} == {
-        "x": (2, 4),
-        "past": (2, 4, 1),
-        "future": (2, 7, 2),
-        "static": (2, 3),
-        "series": (2,),
-        "start": (2,),
+        "x": (2, 4), "past": (2, 4, 1), "future": (2, 7, 2), "static": (2, 3), "series": (2,), "start": (2,),
+        "loc": (2,), "scale": (2,),
     }
     assert out["x"][0].tolist() == [2.0, 3.0, 4.0, 5.0] and out["start"].tolist() == [2, 0]
     assert out["future"][1, :4, 0].tolist() == [1000.0, 1001.0, 1002.0, 1003.0]
     assert out["future"][1, 4:].eq(8.0).all()
     # same keys and trailing shapes as a training batch (minus y)
-    ds = WindowDataset(*make_series([8, 8]), lookback=4, horizon=3)
-    batch = ds[[0]]
+    batch = WindowDataset(*make_series([8, 8]), lookback=4, horizon=3)[[0]]
     assert set(batch) - {"y"} == set(out)
     assert all(batch[k].shape[1:] == out[k].shape[1:] for k in out)
     with pytest.raises(SeriesTooShortError, match=r"lookback=5.*series 'b' has 4"):
-        last_windows(target, None, None, None, None, lookback=5, horizon=1, ids=["a", "b"])
-    assert last_windows(target, None, None, None, None, lookback=2, horizon=3)["future"].shape == (2, 5, 0)
+        WindowDataset.at_cutoffs(target, None, None, None, 5, 1, cuts, loc=np.zeros((2, 1)), scale=np.ones((2, 1)),
+                                 ids=["a", "b"])
+
+
+def test_training_windows_equal_windows_at_their_cutoffs():
+    """The one window path: a training window and the window at the same cutoff are the same slice."""
+    target, future, past, static = make_series([12, 9])
+    loc, scale = np.array([3.0, -2.0]), np.array([2.0, 0.5])
+    train = WindowDataset(target, future, past, static, lookback=3, horizon=2, loc=loc, scale=scale)
+    cuts = [train.starts[train.series == i] + 3 for i in range(2)]
+    n_win = min(len(c) for c in cuts)
+    cuts = [c[:n_win] for c in cuts]
+    at = WindowDataset.at_cutoffs(target, future, past, static, 3, 2, cuts, loc=np.repeat(loc[:, None], n_win, 1),
+                                  scale=np.repeat(scale[:, None], n_win, 1))
+    keep = np.concatenate([np.flatnonzero(train.series == i)[:n_win] for i in range(2)])
+    a, b = train[keep], at[np.arange(len(at))]
+    assert at.has_target
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_windows_are_scaled_per_window_in_float64():
+    big = [np.array([1e12 + v for v in (0.0, 1.0, 2.0, 3.0, 4.0)])]
+    ds = WindowDataset(big, None, None, None, lookback=3, horizon=1, loc=[1e12], scale=[1.0])
+    assert ds[0]["x"].tolist() == [0.0, 1.0, 2.0] and ds[1]["y"].tolist() == [4.0]
 
 
 # ------------------------------------------------------------------------------------------ properties

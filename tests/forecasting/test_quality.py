@@ -39,9 +39,9 @@ def test_weight_averaging_never_swaps_in_an_unupdated_average():
     import lightning as L
     import torch
 
-    from xlstm_ts.forecasting._module import _ForecastModule, _LateWeightAveraging
+    from xlstm_ts.forecasting._module import ForecastModule, LateWeightAveraging
     from xlstm_ts.forecasting._network import ForecastNetwork
-    from xlstm_ts.forecasting._params import stack_config
+    from xlstm_ts.forecasting._network import stack_config
 
     torch.manual_seed(0)
     net = ForecastNetwork(stack_config("mlstm", 8, 1, 2, None, 0.0), horizon=2)
@@ -58,12 +58,12 @@ def test_weight_averaging_never_swaps_in_an_unupdated_average():
     ]
     trainer = L.Trainer(
         max_steps=2,
-        callbacks=[_LateWeightAveraging(1.0)],
+        callbacks=[LateWeightAveraging(1.0)],
         logger=False,
         enable_progress_bar=False,
         enable_checkpointing=False,
         enable_model_summary=False,
     )
     loader = torch.utils.data.DataLoader(data, batch_size=None)
-    trainer.fit(_ForecastModule(net, "mse", (), 1e-2), loader)  # averaging would start after the last step
+    trainer.fit(ForecastModule(net, "mse", (), 1e-2), loader)  # averaging would start after the last step
     assert not torch.equal(net.head.weight.detach(), initial), "the trained weights must be kept"

@@ -2,8 +2,9 @@
 
 * :mod:`~xlstm_ts.data.validation`: :func:`parse_panel` reads long / wide / Series input into
   :class:`PanelData` with typed, actionable errors (:mod:`~xlstm_ts.data.errors`).
-* :mod:`~xlstm_ts.data.scaling`: :class:`SeriesScaler`, per-series normalisation.
-* :mod:`~xlstm_ts.data.windowing`: :class:`WindowDataset` (lazy sliding windows) and :func:`last_windows`.
+* :mod:`~xlstm_ts.data.scaling`: :class:`PanelScaler` (target per series, covariates globally; known
+  and unseen series), built on :class:`SeriesScaler`.
+* :mod:`~xlstm_ts.data.windowing`: :class:`WindowDataset`: training, prediction and backtest windows.
 
 This package imports numpy, pandas and torch only (no Lightning, no estimator modules).
 """
@@ -16,7 +17,7 @@ from .errors import (
     SeriesTooShortError,
     TimestampError,
 )
-from .scaling import SeriesScaler
+from .scaling import CovariateScaler, PanelScaler, SeriesScaler
 from .validation import (
     ColumnSpec,
     PanelData,
@@ -26,7 +27,7 @@ from .validation import (
     parse_future_covariates,
     parse_panel,
 )
-from .windowing import WindowDataset, last_windows, window_starts
+from .windowing import WindowDataset, window_starts
 
 __all__ = [
     # errors
@@ -46,8 +47,9 @@ __all__ = [
     "parse_future_covariates",
     # scaling
     "SeriesScaler",
+    "CovariateScaler",
+    "PanelScaler",
     # windowing
     "WindowDataset",
-    "last_windows",
     "window_starts",
 ]

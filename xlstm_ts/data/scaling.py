@@ -9,9 +9,9 @@ Examples
 >>> from xlstm_ts.data.scaling import SeriesScaler
 >>> scaler = SeriesScaler("standard").fit([np.array([1.0, 2.0, 3.0]), np.array([10.0, 10.0, 10.0])])
 >>> scaler.loc_.tolist(), scaler.scale_.round(3).tolist()
-([2.0, 10.0], [0.816, 1.0])
+([2.0, 10.0], [0.816, 10.0])
 >>> scaler.transform(np.array([10.0, 12.0]), series=1).tolist()
-[0.0, 2.0]
+[0.0, 0.2]
 """
 
 from __future__ import annotations
@@ -21,16 +21,28 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-__all__ = ["SCALING_METHODS", "SeriesScaler"]
+__all__ = ["SCALING_METHODS", "CovariateScaler", "PanelScaler", "SeriesScaler"]
 
 SCALING_METHODS = ("standard", "robust", "none")
 _Array = TypeVar("_Array", np.ndarray, torch.Tensor)
 
 
+#: A scale at or below this fraction of the level counts as zero: float64 differences of values of that
+#: level carry no more than a few significant digits of such a spread.
+RELATIVE_FLOOR = 1e-12
+
+
 def _floor(scale: np.ndarray, loc: np.ndarray) -> np.ndarray:
-    """Scales too small to divide by (relative to the level, or absolutely) become 1."""
-    tiny = 1e-8 * np.maximum(1.0, np.abs(loc))
-    return np.where(np.isfinite(scale) & (scale > tiny), scale, 1.0)
+    """Scales that are zero relative to the level become the level's magnitude (1 for a level of 0).
+
+    The rule is relative only, so it commutes with multiplying the data by a constant: the statistics of
+    ``c * y`` are ``c`` times those of ``y`` for every ``c != 0`` (an absolute floor would treat series of
+    tiny magnitude as constant).
+    """
+    level = np.abs(loc)
+    fallback = np.where(level > 0, level, 1.0)
+    usable = np.isfinite(scale) & (scale > RELATIVE_FLOOR * level) & (scale > 0)
+    return np.where(usable, scale, fallback)
 
 
 class SeriesScaler:
@@ -42,7 +54,8 @@ class SeriesScaler:
         ``"standard"``: mean and population standard deviation.  ``"robust"``: median and interquartile
         range (falling back to the standard deviation where the IQR is 0, e.g. intermittent demand).
         ``"none"``: location 0, scale 1.  A scale that is (nearly) zero, e.g. of a constant series,
-        becomes 1, so transforming never divides by zero.
+        becomes the magnitude of the location (1 when that is 0 too), so transforming never divides by zero
+        and scaling the data by a constant scales the statistics by the same constant.
 
     Attributes
     ----------
@@ -195,3 +208,152 @@ class SeriesScaler:
     def __repr__(self) -> str:
         fitted = f", n_series={len(self.loc_)}" if hasattr(self, "loc_") else ""
         return f"SeriesScaler(method={self.method!r}{fitted})"
+
+
+# ---------------------------------------------------------------------------------------------- panels
+class CovariateScaler:
+    """One location and scale per covariate column, shared by every series (a global standardisation).
+
+    Attributes
+    ----------
+    loc_, scale_ : ndarray
+        float64 ``[C]``.  Zero-width when there are no such covariates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = CovariateScaler().fit([np.array([[0.0, 5.0], [2.0, 5.0]]), np.array([[4.0, 5.0]])])
+    >>> s.loc_.tolist(), s.scale_.round(3).tolist()
+    ([2.0, 5.0], [1.633, 5.0])
+    """
+
+    def fit(self, arrays: list[np.ndarray], width: int | None = None) -> CovariateScaler:
+        """Fit on per-series ``[T_i, C]`` arrays (``width`` = C, needed when ``arrays`` is empty)."""
+        width = arrays[0].shape[1] if width is None else width
+        rows = [np.asarray(a, dtype=np.float64).reshape(len(a), width) for a in arrays]
+        stacked = np.concatenate(rows, axis=0) if rows else np.zeros((0, width))
+        if width == 0 or len(stacked) == 0:
+            self.loc_, self.scale_ = np.zeros(width), np.ones(width)
+            return self
+        loc = stacked.mean(axis=0)
+        self.loc_, self.scale_ = loc, _floor(stacked.std(axis=0), loc)
+        return self
+
+    def transform(self, a: np.ndarray) -> np.ndarray:
+        """``(a - loc) / scale`` over the last axis (float64)."""
+        return (np.asarray(a, dtype=np.float64) - self.loc_) / self.scale_
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"loc": self.loc_, "scale": self.scale_}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> CovariateScaler:
+        out = cls()
+        out.loc_ = np.asarray(arrays["loc"], dtype=np.float64).reshape(-1)
+        out.scale_ = np.asarray(arrays["scale"], dtype=np.float64).reshape(-1)
+        return out
+
+
+class PanelScaler:
+    """The scaling of a whole panel: per-series target statistics and global covariate statistics.
+
+    The one place where a forecaster's inputs are scaled, for training, prediction and backtests alike.
+
+    * **Target**, per series (:class:`SeriesScaler`, fitted on each series' training part).  A series
+      that was not seen in ``fit`` gets statistics of the history it comes with: for a window that ends
+      at row ``cut``, of rows ``[0, cut)`` -- what :meth:`target_stats` computes, so a backtest never uses
+      values after its cutoff.
+    * **Covariates** (future-known, past-only, static): one location and scale per column, fitted on the
+      training part of every series together (:class:`CovariateScaler`).
+
+    Parameters
+    ----------
+    method : {"standard", "robust", "none"}
+        Target scaling (see :class:`SeriesScaler`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ps = PanelScaler("standard").fit(["a"], [np.array([1.0, 2.0, 3.0, 100.0])], train_end=[3])
+    >>> loc, scale = ps.target_stats(["a", "new"], [np.arange(4.0), np.array([5.0, 7.0, 9.0])],
+    ...                               [np.array([4]), np.array([2])])
+    >>> loc.tolist(), scale.round(3).tolist()
+    ([[2.0], [6.0]], [[0.816], [1.0]])
+    """
+
+    def __init__(self, method: str = "standard") -> None:
+        self.method = method
+
+    def fit(
+        self,
+        ids: list,
+        target: list[np.ndarray],
+        future: list[np.ndarray] | None = None,
+        past: list[np.ndarray] | None = None,
+        static: np.ndarray | None = None,
+        *,
+        train_end: list[int] | None = None,
+    ) -> PanelScaler:
+        """Fit on the first ``train_end[i]`` rows of series ``i`` (all rows when None)."""
+        n = len(target)
+        ends = [len(t) for t in target] if train_end is None else list(train_end)
+        self.ids_ = list(ids)
+        self.target_ = SeriesScaler(self.method).fit([t[:e] for t, e in zip(target, ends)])
+        future = [np.zeros((len(t), 0)) for t in target] if future is None else future
+        past = [np.zeros((len(t), 0)) for t in target] if past is None else past
+        static = np.zeros((n, 0)) if static is None else static
+        self.future_ = CovariateScaler().fit([f[:e] for f, e in zip(future, ends)], future[0].shape[1])
+        self.past_ = CovariateScaler().fit([p[:e] for p, e in zip(past, ends)], past[0].shape[1])
+        self.static_ = CovariateScaler().fit([static], static.shape[1])
+        return self
+
+    def target_stats(
+        self, ids: list, target: list[np.ndarray], cuts: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Target location and scale for windows ending at ``cuts[i]`` (exclusive) of series ``ids[i]``.
+
+        Returns float64 ``loc, scale`` of shape ``[N, W]`` (``W = len(cuts[i])``, the same for all).
+        Known series: their fitted statistics; unseen series: statistics of ``target[i][:cut]``.
+        """
+        known = {sid: i for i, sid in enumerate(self.ids_)}
+        n_win = len(cuts[0]) if cuts else 0
+        loc, scale = np.empty((len(ids), n_win)), np.empty((len(ids), n_win))
+        for i, sid in enumerate(ids):
+            if sid in known:
+                loc[i], scale[i] = self.target_.loc_[known[sid]], self.target_.scale_[known[sid]]
+                continue
+            fresh = SeriesScaler(self.method).fit([target[i][: int(c)] for c in cuts[i]])
+            loc[i], scale[i] = fresh.loc_, fresh.scale_
+        return loc, scale
+
+    def scale_covariates(
+        self, future: list[np.ndarray], past: list[np.ndarray], static: np.ndarray
+    ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+        """Covariates of any series on the fitted (global) scale, float64."""
+        return (
+            [self.future_.transform(f) for f in future],
+            [self.past_.transform(p) for p in past],
+            self.static_.transform(static),
+        )
+
+    # ------------------------------------------------------------------------------------- persistence
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """``(json_part, arrays)``: the method and ids as JSON, the statistics as float64 arrays."""
+        arrays = {"target.loc": self.target_.loc_, "target.scale": self.target_.scale_}
+        for name in ("future", "past", "static"):
+            for key, value in getattr(self, f"{name}_").to_arrays().items():
+                arrays[f"{name}.{key}"] = value
+        return {"method": self.method}, arrays
+
+    @classmethod
+    def from_state(cls, ids: list, json_part: dict[str, Any], arrays: dict[str, np.ndarray]) -> PanelScaler:
+        """Inverse of :meth:`to_state` (``ids`` are the fitted series ids, in order)."""
+        out = cls(json_part["method"])
+        out.ids_ = list(ids)
+        out.target_ = SeriesScaler(out.method)
+        out.target_.loc_ = np.asarray(arrays["target.loc"], dtype=np.float64)
+        out.target_.scale_ = np.asarray(arrays["target.scale"], dtype=np.float64)
+        for name in ("future", "past", "static"):
+            sub = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{name}.")}
+            setattr(out, f"{name}_", CovariateScaler.from_arrays(sub))
+        return out

@@ -1,4 +1,11 @@
-"""Sliding training windows over many series, built lazily, and the prediction window at each series' end.
+"""Windows over many series, built lazily: training windows, the prediction window and backtest windows.
+
+One class, :class:`WindowDataset`, serves all three: training (and validation) windows are laid every
+``stride`` rows (:func:`window_starts`); :meth:`WindowDataset.at_cutoffs` builds the windows that end at
+given cutoffs -- the end of each series for ``predict`` (with the future covariates of the horizon
+appended), earlier cutoffs for backtests.  Every window is scaled by its own target location and scale
+(per series for series seen in training, from the history before the cutoff for unseen ones), kept in
+float64 until the window is sliced.
 
 Shapes (per window; a batch adds a leading ``N``): ``L`` lookback, ``H`` horizon, ``F`` future-known
 covariates, ``P`` past covariates, ``K`` static covariates.
@@ -6,13 +13,15 @@ covariates, ``P`` past covariates, ``K`` static covariates.
 ========  ===============  ===================================================================
 key       shape            content
 ========  ===============  ===================================================================
-x         [L]              target history, rows ``[s, s + L)``
+x         [L]              scaled target history, rows ``[s, s + L)``: ``(y - loc) / scale``
 past      [L, P]           past covariates over the history
 future    [L + H, F]       future-known covariates over the history and the horizon
 static    [K]              static covariates of the series
-y         [H]              target over the horizon, rows ``[s + L, s + L + H)`` (training only)
+y         [H]              scaled target over the horizon, rows ``[s + L, s + L + H)`` (when known)
 series    [] int64         series position
 start     [] int64         ``s``, the window's first row in its series
+loc       [] float64       the window's target location
+scale     [] float64       the window's target scale
 ========  ===============  ===================================================================
 
 Examples
@@ -38,7 +47,7 @@ from torch.utils.data import Dataset
 
 from .errors import MissingValueError, SeriesTooShortError
 
-__all__ = ["WindowDataset", "last_windows", "window_starts"]
+__all__ = ["WindowDataset", "window_starts"]
 
 
 def _positive_int(value: object, name: str, minimum: int = 1) -> int:
@@ -103,18 +112,20 @@ def _check_finite(t: torch.Tensor, offsets: np.ndarray, name: str) -> None:
 
 
 class WindowDataset(Dataset):
-    """Training/validation windows over many series, built lazily from per-series arrays.
+    """Windows over many series, built lazily from per-series arrays.
 
-    Stores the series once as float32 tensors and an index of ``(series, start)`` pairs; each window is a
-    slice.  Windows of every series are enumerated from its end backwards every ``stride`` rows (so the most
-    recent window is always included) and listed in chronological order, series after series.
+    Stores the series once (target in float64, covariates in float32) and an index of ``(series, start)``
+    pairs with each window's target location and scale; a window is a slice, scaled when it is taken.
+    The constructor lays windows every ``stride`` rows from the end of each series backwards (so the most
+    recent window is always included), listed in chronological order, series after series;
+    :meth:`at_cutoffs` builds the windows that end at given rows instead.
 
     Parameters
     ----------
     target : list of ndarray
-        ``[T_i]`` per series.
+        ``[T_i]`` per series (unscaled).
     future, past : list of ndarray or None
-        ``[T_i, F]`` / ``[T_i, P]`` per series (None: no such covariates).
+        ``[T_i, F]`` / ``[T_i, P]`` per series, already scaled (None: no such covariates).
     static : ndarray or None
         ``[n_series, K]`` (None: ``K = 0``).
     lookback, horizon, stride : int
@@ -123,17 +134,22 @@ class WindowDataset(Dataset):
         Per series ``(lo, hi)``: keep windows whose exclusive end row ``e = s + L + H`` has
         ``lo < e <= hi`` (e.g. ``(-1, n_train)`` for training windows and ``(n_train, T)`` for validation
         windows ending in the last part).
+    loc, scale : array-like, optional
+        Per series target location and scale ``[n_series]`` (default 0 and 1: no scaling).
 
     Attributes
     ----------
     series, starts : ndarray
         int64 ``[len(self)]``: the window index.
+    loc, scale : ndarray
+        float64 ``[len(self)]``: each window's target statistics.
+    has_target : bool
+        Whether every window's horizon lies within the known target (then batches hold ``y``).
 
     Notes
     -----
-    ``ds[k]`` returns one window (a dict, see the module docstring); its tensors are views of the stored
-    data: do not modify them in place (the default collate copies them into the batch).  ``ds[indices]``
-    with a list/array of ints returns the whole batch at once, which avoids per-window Python overhead:
+    ``ds[k]`` returns one window (a dict, see the module docstring).  ``ds[indices]`` with a list/array of
+    ints returns the whole batch at once, which avoids per-window Python overhead:
     ``DataLoader(ds, sampler=BatchSampler(RandomSampler(ds), 64, drop_last=False), batch_size=None)``.
 
     Examples
@@ -145,8 +161,9 @@ class WindowDataset(Dataset):
     >>> len(ds), ds.series.tolist(), ds.starts.tolist()
     (5, [0, 0, 0, 1, 1], [0, 1, 2, 0, 1])
     >>> batch = ds[[0, 4]]
-    >>> {k: tuple(v.shape) for k, v in batch.items()}
-    {'x': (2, 3), 'past': (2, 3, 0), 'future': (2, 4, 2), 'static': (2, 1), 'y': (2, 1), 'series': (2,), 'start': (2,)}
+    >>> {k: tuple(v.shape) for k, v in batch.items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'x': (2, 3), 'past': (2, 3, 0), 'future': (2, 4, 2), 'static': (2, 1), 'series': (2,), 'start': (2,),
+     'loc': (2,), 'scale': (2,), 'y': (2, 1)}
     >>> batch["y"].tolist()
     [[3.0], [104.0]]
     """
@@ -161,40 +178,162 @@ class WindowDataset(Dataset):
         horizon: int,
         stride: int = 1,
         end_range: list[tuple[int, int]] | None = None,
+        *,
+        loc: np.ndarray | Sequence[float] | None = None,
+        scale: np.ndarray | Sequence[float] | None = None,
     ) -> None:
         self.lookback = _positive_int(lookback, "lookback")
         self.horizon = _positive_int(horizon, "horizon")
         self.stride = _positive_int(stride, "stride")
-        parts = [np.asarray(t, dtype=np.float32).reshape(-1) for t in target]
-        lengths = [len(p) for p in parts]
+        n = self._store(target, future, past, static)
+        if end_range is not None and len(end_range) != n:
+            raise ValueError(f"end_range needs one (lo, hi) pair per series ({n}); got {len(end_range)}.")
+        lengths = self._known.tolist()
+        starts = [
+            window_starts(lengths[i], self.lookback, self.horizon, self.stride, None if end_range is None else end_range[i])
+            for i in range(n)
+        ]
+        series_loc = np.zeros(n) if loc is None else np.asarray(loc, dtype=np.float64).reshape(n)
+        series_scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64).reshape(n)
+        counts = [len(s) for s in starts]
+        self._index(
+            np.repeat(np.arange(n, dtype=np.int64), counts),
+            np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
+            np.repeat(series_loc, counts),
+            np.repeat(series_scale, counts),
+        )
+
+    @classmethod
+    def at_cutoffs(
+        cls,
+        target: list[np.ndarray],
+        future: list[np.ndarray] | None,
+        past: list[np.ndarray] | None,
+        static: np.ndarray | None,
+        lookback: int,
+        horizon: int,
+        cutoffs: list[np.ndarray],
+        *,
+        loc: np.ndarray,
+        scale: np.ndarray,
+        future_next: list[np.ndarray] | None = None,
+        ids: list | None = None,
+    ) -> WindowDataset:
+        """The windows whose history ends at ``cutoffs[i]`` (exclusive row) of series ``i``.
+
+        Window ``j`` of series ``i`` reads rows ``[c - L, c)`` with ``c = cutoffs[i][j]`` and the future
+        covariates of rows ``[c - L, c + H)``.  For ``predict``, ``cutoffs[i] = [T_i]`` and
+        ``future_next[i]`` (``[H, F]``) holds the future covariates of the horizon after the series' end,
+        appended to ``future`` (the target over that horizon is unknown: ``has_target`` is False).
+
+        Parameters
+        ----------
+        cutoffs : list of ndarray
+            int ``[W]`` per series, the same ``W`` for every series; windows are ordered series-major.
+        loc, scale : ndarray
+            float64 ``[n_series, W]``: each window's target location and scale.
+        future_next : list of ndarray, optional
+            ``[H, F]`` per series (see above).
+        ids : list, optional
+            Series ids, to name the series in errors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = WindowDataset.at_cutoffs([np.arange(5.0), np.arange(3.0)], None, None, None, 2, 4,
+        ...                               [np.array([5]), np.array([3])], loc=np.zeros((2, 1)),
+        ...                               scale=np.ones((2, 1)), future_next=[np.zeros((4, 0))] * 2)
+        >>> batch = ds[[0, 1]]
+        >>> batch["x"].tolist(), tuple(batch["future"].shape), batch["start"].tolist(), ds.has_target
+        ([[3.0, 4.0], [1.0, 2.0]], (2, 6, 0), [3, 1], False)
+        """
+        L, H = _positive_int(lookback, "lookback"), _positive_int(horizon, "horizon")
+        n = len(target)
+        names = [repr(ids[i]) if ids is not None else str(i) for i in range(n)]
+        short = [i for i in range(n) if len(cutoffs[i]) and int(np.min(cutoffs[i])) < L]
+        if short:
+            raise SeriesTooShortError(
+                f"Each window needs lookback={L} rows of history before its cutoff, but series "
+                + ", ".join(f"{names[i]} has {int(np.min(cutoffs[i]))}" for i in short)
+                + ". Pass longer histories or use a smaller lookback."
+            )
+        if future_next is not None:
+            F = 0 if future is None else future[0].shape[1]
+            future = [
+                np.concatenate([np.zeros((len(t), F)) if future is None else future[i], future_next[i]])
+                for i, t in enumerate(target)
+            ]
+        ds = cls.__new__(cls)
+        ds.lookback, ds.horizon, ds.stride = L, H, 1
+        ds._store(target, future, past, static, covariate_rows=None if future_next is None else H)
+        width = L + H if future_next is not None else 0
+        for i in range(n):
+            rows = len(target[i]) + (H if future_next is not None else 0)
+            if len(cutoffs[i]) and int(np.max(cutoffs[i])) + (H if width else 0) > rows:
+                raise SeriesTooShortError(f"A cutoff of series {names[i]} lies too close to its end.")
+        counts = [len(c) for c in cutoffs]
+        cuts = np.concatenate([np.asarray(c, dtype=np.int64) for c in cutoffs]) if n else np.zeros(0, np.int64)
+        ds._index(
+            np.repeat(np.arange(n, dtype=np.int64), counts),
+            cuts - L,
+            np.asarray(loc, dtype=np.float64).reshape(-1),
+            np.asarray(scale, dtype=np.float64).reshape(-1),
+        )
+        return ds
+
+    # ------------------------------------------------------------------------------------------ storage
+    def _store(self, target, future, past, static, covariate_rows: int | None = None) -> int:
+        """Concatenate the series; ``covariate_rows`` extra future rows per series (prediction)."""
+        parts = [np.asarray(t, dtype=np.float64).reshape(-1) for t in target]
         n = len(parts)
+        known = [len(p) for p in parts]
+        extra = covariate_rows or 0
+        lengths = [k + extra for k in known]
+        if extra:  # the target over the appended horizon is unknown
+            parts = [np.concatenate([p, np.full(extra, np.nan)]) for p in parts]
+        self._known = np.asarray(known, dtype=np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        self._target = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0)  # [sum T]
+        self._target = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.float64)
         self._future = _stack(future, lengths, "future")  # [sum T, F]
-        self._past = _stack(past, lengths, "past")  # [sum T, P]
+        past_rows = None if past is None else [np.concatenate([p, np.zeros((extra, p.shape[1]))]) for p in past]
+        self._past = _stack(past_rows, lengths, "past")  # [sum T, P]
         static = np.zeros((n, 0)) if static is None else np.asarray(static, dtype=np.float32)
         if static.ndim != 2 or static.shape[0] != n:
             raise ValueError(f"static must have shape [n_series={n}, K]; got {static.shape}.")
         self._static = torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32))  # [n, K]
-        for name, t in (("target", self._target), ("future", self._future), ("past", self._past)):
+        known_rows = np.concatenate([np.arange(o, o + k) for o, k in zip(self._offsets[:-1], known)]) if n else []
+        _check_finite(self._target[torch.as_tensor(known_rows, dtype=torch.int64)], np.concatenate([[0], np.cumsum(known)]), "target")
+        for name, t in (("future", self._future), ("past", self._past)):
             _check_finite(t, self._offsets, name)
         _check_finite(self._static, np.arange(n + 1), "static")
-        if end_range is not None and len(end_range) != n:
-            raise ValueError(f"end_range needs one (lo, hi) pair per series ({n}); got {len(end_range)}.")
-        starts = [
-            window_starts(
-                lengths[i],
-                self.lookback,
-                self.horizon,
-                self.stride,
-                None if end_range is None else end_range[i],
-            )
-            for i in range(n)
-        ]
-        self.series = np.repeat(np.arange(n, dtype=np.int64), [len(s) for s in starts])
-        self.starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+        return n
+
+    def _index(self, series: np.ndarray, starts: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> None:
+        if not (len(series) == len(starts) == len(loc) == len(scale)):
+            raise ValueError("loc and scale need one value per window.")
+        if len(scale) and not (np.isfinite(loc).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("Window locations must be finite and scales finite and > 0.")
+        self.series, self.starts = series, starts
+        self.loc, self.scale = loc, scale
+        ends = starts + self.lookback + self.horizon
+        self.has_target = bool(np.all(ends <= self._known[series])) if len(series) else True
         self._l_range = torch.arange(self.lookback)
         self._lh_range = torch.arange(self.lookback + self.horizon)
+
+    @property
+    def n_future(self) -> int:
+        """Number of future-known covariates ``F``."""
+        return int(self._future.shape[1])
+
+    @property
+    def n_past(self) -> int:
+        """Number of past covariates ``P``."""
+        return int(self._past.shape[1])
+
+    @property
+    def n_static(self) -> int:
+        """Number of static covariates ``K``."""
+        return int(self._static.shape[1])
 
     @property
     def n_series(self) -> int:
@@ -208,23 +347,11 @@ class WindowDataset(Dataset):
         if isinstance(index, torch.Tensor):
             index = index.numpy()
         if isinstance(index, numbers.Integral) or (isinstance(index, np.ndarray) and index.ndim == 0):
-            return self._one(int(index))
+            k = int(index)
+            if not -len(self) <= k < len(self):
+                raise IndexError(f"window {k} out of range for a dataset of {len(self)} windows.")
+            return {key: value[0] for key, value in self._batch(np.array([k % len(self)])).items()}
         return self._batch(np.asarray(index, dtype=np.int64))
-
-    def _one(self, k: int) -> dict[str, torch.Tensor]:
-        if not -len(self) <= k < len(self):
-            raise IndexError(f"window {k} out of range for a dataset of {len(self)} windows.")
-        i, s = int(self.series[k]), int(self.starts[k])
-        o, L, H = int(self._offsets[i]) + s, self.lookback, self.horizon
-        return {
-            "x": self._target[o : o + L],
-            "past": self._past[o : o + L],
-            "future": self._future[o : o + L + H],
-            "static": self._static[i],
-            "y": self._target[o + L : o + L + H],
-            "series": torch.tensor(i, dtype=torch.int64),
-            "start": torch.tensor(s, dtype=torch.int64),
-        }
 
     def _batch(self, ks: np.ndarray) -> dict[str, torch.Tensor]:
         if ks.ndim != 1 or (len(ks) and (ks.min() < -len(self) or ks.max() >= len(self))):
@@ -233,97 +360,18 @@ class WindowDataset(Dataset):
         rows = torch.from_numpy(self._offsets[self.series[ks]] + self.starts[ks])[:, None]  # [N, 1]
         L = self.lookback
         hist, full = rows + self._l_range, rows + self._lh_range  # [N, L], [N, L + H]
-        return {
-            "x": self._target[hist],
+        loc = torch.from_numpy(self.loc[ks])[:, None]  # [N, 1] float64
+        scale = torch.from_numpy(self.scale[ks])[:, None]
+        out = {
+            "x": ((self._target[hist] - loc) / scale).float(),
             "past": self._past[hist],
             "future": self._future[full],
             "static": self._static[series],
-            "y": self._target[full[:, L:]],
             "series": series,
             "start": starts,
+            "loc": loc[:, 0],
+            "scale": scale[:, 0],
         }
-
-
-def last_windows(
-    target: list[np.ndarray],
-    future_hist: list[np.ndarray] | None,
-    future_next: list[np.ndarray] | None,
-    past: list[np.ndarray] | None,
-    static: np.ndarray | None,
-    lookback: int,
-    *,
-    horizon: int | None = None,
-    ids: list | None = None,
-) -> dict[str, torch.Tensor]:
-    """The prediction window at the end of every series, as one batch (the keys of a dataset batch but ``y``).
-
-    Parameters
-    ----------
-    target : list of ndarray
-        ``[T_i]`` per series, ``T_i >= lookback``.
-    future_hist : list of ndarray or None
-        ``[T_i, F]``: future-known covariates over the history (None: ``F = 0``).
-    future_next : list of ndarray or None
-        ``[H, F]``: the same covariates over the horizon (e.g. from ``parse_future_covariates``).
-    past : list of ndarray or None
-        ``[T_i, P]``.
-    static : ndarray or None
-        ``[n_series, K]``.
-    lookback : int
-    horizon : int, optional
-        Needed only when ``future_next`` is None; else taken from its arrays.
-    ids : list, optional
-        Series ids, to name the short series in errors.
-
-    Returns
-    -------
-    dict of Tensor
-        ``x`` [N, L], ``past`` [N, L, P], ``future`` [N, L + H, F], ``static`` [N, K], ``series`` [N] and
-        ``start`` [N] (``T_i - L``), float32 / int64.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> batch = last_windows([np.arange(5.0), np.arange(3.0)], None, None, None, None, lookback=2, horizon=4)
-    >>> batch["x"].tolist(), tuple(batch["future"].shape), batch["start"].tolist()
-    ([[3.0, 4.0], [1.0, 2.0]], (2, 6, 0), [3, 1])
-    """
-    lookback = _positive_int(lookback, "lookback")
-    n = len(target)
-    lengths = [len(t) for t in target]
-    short = [i for i in range(n) if lengths[i] < lookback]
-    if short:
-        names = [repr(ids[i]) if ids is not None else str(i) for i in short]
-        raise SeriesTooShortError(
-            f"Predicting needs the last lookback={lookback} steps of every series, but series "
-            + ", ".join(f"{name} has {lengths[i]}" for name, i in zip(names, short))
-            + ". Pass longer histories or use a smaller lookback."
-        )
-    if future_next is None:
-        if horizon is None:
-            raise ValueError("last_windows needs horizon= when future_next is None.")
-        horizon = _positive_int(horizon, "horizon")
-        width = 0 if future_hist is None else np.asarray(future_hist[0]).shape[1]
-        future_next = [np.zeros((horizon, width))] * n
-    horizons = {np.asarray(f).shape[0] for f in future_next}
-    if len(horizons) > 1 or (horizon is not None and horizons != {horizon}):
-        raise ValueError(
-            f"Every future_next array needs the same number of rows (horizon); got {sorted(horizons)}."
-        )
-    width_next = np.asarray(future_next[0]).shape[1] if n else 0
-    if future_hist is None:
-        future_hist = [np.zeros((t, width_next)) for t in lengths]
-    future = [
-        np.concatenate([np.asarray(h, dtype=np.float32)[-lookback:], np.asarray(f, dtype=np.float32)])
-        for h, f in zip(future_hist, future_next)
-    ]
-    past = [np.zeros((t, 0)) for t in lengths] if past is None else past
-    static = np.zeros((n, 0)) if static is None else np.asarray(static)
-    return {
-        "x": torch.from_numpy(np.stack([np.asarray(t, dtype=np.float32)[-lookback:] for t in target])),
-        "past": torch.from_numpy(np.stack([np.asarray(p, dtype=np.float32)[-lookback:] for p in past])),
-        "future": torch.from_numpy(np.stack(future)),
-        "static": torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32)),
-        "series": torch.arange(n, dtype=torch.int64),
-        "start": torch.tensor([t - lookback for t in lengths], dtype=torch.int64),
-    }
+        if self.has_target:
+            out["y"] = ((self._target[full[:, L:]] - loc) / scale).float()
+        return out

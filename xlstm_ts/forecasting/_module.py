@@ -12,7 +12,7 @@ from ._network import ForecastNetwork
 from .losses import forecast_loss
 
 
-class _ForecastModule(L.LightningModule):
+class ForecastModule(L.LightningModule):
     def __init__(self, network: ForecastNetwork, loss: str, quantiles: Sequence[float], learning_rate: float,
                  weight_decay: float = 1e-4) -> None:
         super().__init__()
@@ -44,7 +44,7 @@ class _ForecastModule(L.LightningModule):
         return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
-class _LateWeightAveraging(WeightAveraging):
+class LateWeightAveraging(WeightAveraging):
     """Equal-weight average (SWA) of the parameters over the training steps after ``start_fraction``
     of all steps; the averaged weights replace the trained ones for validation and at the end."""
 

@@ -9,8 +9,9 @@ With ``patch_size = p > 1`` the history is cut into ``ceil(L / p)`` non-overlapp
 become the backbone's tokens (PatchTST/xLSTMTime style), which shortens the recurrence ``p``-fold.
 
 Per-window instance normalisation (``instance_norm=True``) subtracts each window's mean and divides
-by its standard deviation before the backbone and undoes it on the output, which lets one model
-serve series of different levels and trends.
+by its standard deviation (plus ``WINDOW_EPS`` times its largest magnitude, a floor relative to the data,
+so that ``c * x`` gives ``c`` times the output) before the backbone and undoes it on the output, which lets
+one model serve series of different levels and trends.
 """
 
 from __future__ import annotations
@@ -18,7 +19,50 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..nn import xLSTMBlockStack, xLSTMBlockStackConfig
+from collections.abc import Sequence
+
+from sklearn.utils._param_validation import InvalidParameterError
+
+from ..nn import (
+    FeedForwardConfig,
+    mLSTMBlockConfig,
+    mLSTMLayerConfig,
+    sLSTMBlockConfig,
+    sLSTMLayerConfig,
+    xLSTMBlockStack,
+    xLSTMBlockStackConfig,
+)
+
+BACKBONES = ("mlstm", "slstm", "mixed")
+#: Relative floor of the per-window scale: a window whose spread is below this fraction of its largest
+#: magnitude counts as constant.  Relative, so that scaling the data by ``c`` scales the forecast by ``c``.
+WINDOW_EPS = 1e-5
+
+
+def stack_config(
+    backbone: str | xLSTMBlockStackConfig,
+    embedding_dim: int,
+    num_blocks: int,
+    num_heads: int,
+    slstm_at: Sequence[int] | None,
+    dropout: float,
+    caller: str = "xLSTMForecaster",
+) -> xLSTMBlockStackConfig:
+    """The backbone config described by the flat hyperparameters (a copy of ``backbone`` if a config)."""
+    if isinstance(backbone, xLSTMBlockStackConfig):
+        return xLSTMBlockStackConfig.from_dict(backbone.to_dict())
+    mlstm = mLSTMBlockConfig(mlstm=mLSTMLayerConfig(num_heads=num_heads))
+    slstm = sLSTMBlockConfig(slstm=sLSTMLayerConfig(num_heads=num_heads), feedforward=FeedForwardConfig())
+    common = dict(num_blocks=num_blocks, embedding_dim=embedding_dim, dropout=dropout)
+    try:
+        if backbone == "mlstm":
+            return xLSTMBlockStackConfig(mlstm_block=mlstm, **common)
+        if backbone == "slstm":
+            return xLSTMBlockStackConfig(slstm_block=slstm, **common)
+        at = [num_blocks // 2] if slstm_at is None else list(slstm_at)
+        return xLSTMBlockStackConfig(mlstm_block=mlstm, slstm_block=slstm, slstm_at=at, **common)
+    except ValueError as err:  # e.g. heads not dividing the width, slstm_at out of range
+        raise InvalidParameterError(f"Invalid backbone hyperparameters for {caller}: {err}") from err
 
 
 class ForecastNetwork(nn.Module):
@@ -50,7 +94,10 @@ class ForecastNetwork(nn.Module):
         """Backbone hidden states ``[B, L, E]`` plus the window's location and scale ``[B, 1]``."""
         if self.instance_norm:
             loc = x.mean(dim=1, keepdim=True)
-            scale = x.std(dim=1, keepdim=True, unbiased=False) + 1e-5
+            spread = x.std(dim=1, keepdim=True, unbiased=False)
+            size = x.abs().amax(dim=1, keepdim=True)
+            scale = spread + WINDOW_EPS * size
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero window
         else:
             loc = torch.zeros_like(x[:, :1])
             scale = torch.ones_like(x[:, :1])

@@ -1,4 +1,8 @@
-"""Rolling-origin backtesting and forecast metrics (MAE, MSE, MASE, quantile loss)."""
+"""Rolling-origin backtesting: where the windows lie, and their metrics (MAE, MSE, MASE, quantile loss).
+
+The forecasts themselves come from the estimator (``BaseForecaster.backtest``); this module holds the
+estimator-free parts: the cutoffs, the slicing of refit histories and the scoring.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-
-from ..data.validation import parse_panel
+from ..data.validation import ColumnSpec, PanelData
+from ._constraints import Param
 from .output import quantile_label
+
+#: Constraint table of the arguments of ``backtest`` (checked with the estimator's class name).
+BACKTEST_CONSTRAINTS = {
+    "n_windows": Param("int", low=1),
+    "step": Param("int", low=1, none=True),
+    "refit": Param("bool"),
+    "season_length": Param("int", low=1, none=True),
+}
 
 #: Seasonal period used by MASE when ``season_length`` is not given, by pandas frequency alias.
 SEASON_BY_FREQ = {"h": 24, "H": 24, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4,
@@ -65,76 +76,44 @@ def _prefix_mase_denominators(y: np.ndarray, cuts: np.ndarray, season: int) -> n
     return out
 
 
-def _slice(est, X, panel, cut: list[int], upto: list[int]):
+def backtest_cutoffs(lengths: list[int], horizon: int, n_windows: int, step: int) -> list[np.ndarray]:
+    """History ends (exclusive rows) of the ``n_windows`` windows of each series, oldest first.
+
+    The last window forecasts the final ``horizon`` rows of each series; earlier ones move back by ``step``.
+    """
+    backs = (n_windows - 1 - np.arange(n_windows)) * step
+    cuts = [T - horizon - backs for T in lengths]
+    if min(int(c.min()) for c in cuts) < 1:
+        raise ValueError(
+            f"{n_windows} windows with step {step} and horizon {horizon} need series longer than "
+            f"{horizon + (n_windows - 1) * step} steps; the shortest has {min(lengths)}."
+        )
+    return cuts
+
+
+def split_at(X, panel: PanelData, columns: ColumnSpec, cut: list[int], upto: list[int]):
     """Rows [0, cut_i) of each series of ``X`` (and, separately, rows [cut_i, upto_i)) in X's layout."""
     if panel.layout == "long":
-        pos = X.groupby(est.id_col, sort=False).cumcount().to_numpy()
-        cut_of = X[est.id_col].map(dict(zip(panel.ids, cut))).to_numpy()
-        upto_of = X[est.id_col].map(dict(zip(panel.ids, upto))).to_numpy()
+        pos = X.groupby(columns.id_col, sort=False).cumcount().to_numpy()
+        cut_of = X[columns.id_col].map(dict(zip(panel.ids, cut))).to_numpy()
+        upto_of = X[columns.id_col].map(dict(zip(panel.ids, upto))).to_numpy()
         return X[pos < cut_of], X[(pos >= cut_of) & (pos < upto_of)]
     return X.iloc[: cut[0]], X.iloc[cut[0] : upto[0]]
 
 
-def _as_arrays(est, out, ids: list, H: int) -> np.ndarray:
-    """predict()'s output as ``[N, H, Q]`` (Q = 1 for point forecasts; point first otherwise)."""
-    quantiles = est._output_quantiles()
-    labels = [quantile_label(q) for q in quantiles]
-    if est.layout_ == "long":
-        grouped = {sid: g for sid, g in out.groupby(est.id_col, sort=False)}
-        cols = [f"{est.target_col}_{lab}" for lab in labels] or [est.target_col]
-        arr = np.stack([grouped[s][cols].to_numpy() for s in ids])
-    elif est.layout_ == "wide":
-        arr = np.stack([out[[(s, lab) for lab in labels]].to_numpy() if labels else out[[s]].to_numpy() for s in ids])
-    else:
-        arr = (out[labels] if labels else out.to_frame()).to_numpy()[None]
-    return arr.reshape(len(ids), H, -1)
-
-
 def backtest(est, X, n_windows: int = 3, step: int | None = None, refit: bool = False,
              season_length: int | None = None) -> BacktestResult:
-    """Rolling-origin evaluation of ``est`` on ``X``.
-
-    The last of the ``n_windows`` windows forecasts the final ``horizon`` steps of each series;
-    earlier windows move back by ``step`` (default ``horizon``). With ``refit=False`` the fitted
-    model forecasts every window in one batched pass; with ``refit=True`` a clone is trained on
-    each window's history and forecasts through ``predict``.
-    """
-    if not refit:
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(est, "network_")
-    if n_windows < 1:
-        raise ValueError(f"n_windows must be >= 1, got {n_windows}.")
-    H = est.horizon
-    step = H if step is None else step
-    if step < 1:
-        raise ValueError(f"step must be >= 1, got {step}.")
-    panel = parse_panel(X, columns=est._columns(), freq=getattr(est, "freq_", None) or est.freq,
-                        fill_method=est.fill_method)
-    season = season_length or season_for(panel.freq)
-    backs = (n_windows - 1 - np.arange(n_windows)) * step
-    cuts = [T - H - backs for T in panel.lengths()]  # [W] per series
-    if min(int(c.min()) for c in cuts) < 1:
-        raise ValueError(f"{n_windows} windows with step {step} and horizon {H} need series longer than "
-                         f"{H + (n_windows - 1) * step} steps.")
-    if refit:
-        values = np.stack([_refit_window(est, X, panel, [int(c[w]) for c in cuts]) for w in range(n_windows)], 1)
-    else:
-        values = est._predict_windows(panel, cuts)  # [N, W, H, Q]
-    return _score(est, panel, cuts, values, season)
+    """Rolling-origin evaluation of the forecaster ``est`` on ``X``: the same as ``est.backtest(...)``."""
+    return est.backtest(X, n_windows=n_windows, step=step, refit=refit, season_length=season_length)
 
 
-def _refit_window(est, X, panel, cut: list[int]) -> np.ndarray:
-    history, future_rows = _slice(est, X, panel, cut, [c + est.horizon for c in cut])
-    model = clone(est).fit(history)
-    out = model.predict(history, X_future=future_rows if est.future_covariates else None)
-    return _as_arrays(model, out, list(panel.ids), est.horizon)
-
-
-def _score(est, panel, cuts, values: np.ndarray, season: int) -> BacktestResult:
-    H = est.horizon
-    quantiles = np.asarray(est._output_quantiles())
-    point_col = int(np.argmin(np.abs(quantiles - 0.5))) if quantiles.size else 0
+def score_windows(
+    panel: PanelData, cuts: list[np.ndarray], values: np.ndarray, quantiles: tuple[float, ...], season: int
+) -> BacktestResult:
+    """Metrics of forecasts ``values`` ``[N, W, H, Q]`` (original scale) of the windows ending at ``cuts``."""
+    H = values.shape[2]
+    levels = np.asarray(quantiles)
+    point_col = quantiles.index(0.5) if quantiles else 0
     records, frames = [], []
     for i, sid in enumerate(panel.ids):
         c = cuts[i]
@@ -147,9 +126,9 @@ def _score(est, panel, cuts, values: np.ndarray, season: int) -> BacktestResult:
                "mae": mae, "mse": mse, "mase": mae / _prefix_mase_denominators(panel.target[i], c, season)}
         frame = {"window": np.repeat(np.arange(len(c)), H), "unique_id": [sid] * rows.size,
                  "ds": panel.index[i][rows.reshape(-1)], "y_true": actual.reshape(-1), "y_pred": point.reshape(-1)}
-        if quantiles.size:
+        if levels.size:
             diff = actual[..., None] - values[i]
-            rec["quantile_loss"] = np.maximum(quantiles * diff, (quantiles - 1) * diff).mean((1, 2))
+            rec["quantile_loss"] = np.maximum(levels * diff, (levels - 1) * diff).mean((1, 2))
             for j, q in enumerate(quantiles):
                 frame[f"y_{quantile_label(q)}"] = values[i, :, :, j].reshape(-1)
         records.append(pd.DataFrame(rec))

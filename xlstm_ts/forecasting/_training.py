@@ -1,0 +1,246 @@
+"""The training engine of the neural forecasters: loaders, callbacks, Trainer options, checkpoint reload,
+threads, seeding and the one progress line.  Nothing here knows about pandas or estimators' parameters
+beyond the :class:`TrainOptions` it is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Below this many multiply-adds per training step (parameters x windows x tokens), one CPU thread is
+#: as fast as several and does not collapse when the machine is shared (see docs/forecasting.md, "CPU
+#: threads"): small models gain nothing from intra-op parallelism.
+SMALL_STEP_WORK = 2e9
+
+
+@dataclass
+class TrainOptions:
+    """What :func:`train` needs besides the module and the data."""
+
+    batch_size: int
+    max_epochs: int
+    seed: int | None
+    device: str = "auto"
+    weight_averaging: float | None = None
+    early_stopping_patience: int | None = None
+    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
+    verbose: bool = True
+    label: str = "training"
+
+
+@dataclass
+class TrainResult:
+    network: torch.nn.Module
+    best_epoch: int
+    n_epochs: int
+
+
+# ---------------------------------------------------------------------------------------------- context
+@contextlib.contextmanager
+def seeded(seed: int | None):
+    """Seed torch, numpy and ``random`` inside the block and restore the caller's generator states after."""
+    if seed is None:
+        yield
+        return
+    np_state, py_state = np.random.get_state(), random.getstate()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
+def auto_threads(step_work: float) -> int:
+    """Intra-op CPU threads for training steps of ``step_work`` multiply-adds: 1 for small work, else
+    the usable cores (at most 8)."""
+    if step_work < SMALL_STEP_WORK:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, cores))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """``torch.set_num_threads(n)`` inside the block, the caller's setting restored after."""
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+_LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
+
+
+@contextlib.contextmanager
+def quiet_lightning():
+    """No Lightning start-up banners (devices, tips) and no warnings we know to be noise."""
+    loggers = [logging.getLogger(n) for n in _LIGHTNING_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for message in (
+                ".*does not have many workers.*",
+                ".*number of training batches.*",
+                ".*LeafSpec.*is deprecated.*",
+                ".*validation_step.*but have no .val_dataloader.*",
+                ".*litlogger.*",
+                ".*litmodels.*",
+            ):
+                warnings.filterwarnings("ignore", message=message)
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def resolve_accelerator(device: str) -> str:
+    if device == "auto":
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return {"cuda": "gpu"}.get(device, device)
+
+
+def is_distributed(trainer_kwargs: dict[str, Any]) -> bool:
+    """Whether ``trainer_kwargs`` ask for more than one device or a distributed strategy."""
+    devices, strategy = trainer_kwargs.get("devices", 1), str(trainer_kwargs.get("strategy", ""))
+    many = (
+        devices == -1
+        or (isinstance(devices, int) and devices > 1)
+        or (isinstance(devices, (list, tuple)) and len(devices) > 1)
+    )
+    return many or "ddp" in strategy or "fsdp" in strategy
+
+
+# --------------------------------------------------------------------------------------------- progress
+def _progress_callback(label: str):
+    import lightning as L
+
+    class ProgressLine(L.Callback):
+        """One line per training: rewritten in place on a terminal, a single summary line elsewhere."""
+
+        def __init__(self) -> None:
+            self.stream = sys.stderr
+            self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+            self.start = time.perf_counter()
+
+        def _metrics(self, trainer) -> str:
+            parts = []
+            for key in ("train_loss", "val_loss"):
+                value = trainer.callback_metrics.get(key)
+                if value is not None:
+                    parts.append(f"{key} {float(value):.4g}")
+            return ", ".join(parts)
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            if self.tty and trainer.is_global_zero:
+                total = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?"
+                line = f"{label}: epoch {trainer.current_epoch + 1}/{total}  {self._metrics(trainer)}"
+                self.stream.write("\r" + line.ljust(78))
+                self.stream.flush()
+
+        def on_train_end(self, trainer, pl_module) -> None:
+            if not trainer.is_global_zero:
+                return
+            seconds = time.perf_counter() - self.start
+            line = f"{label}: {trainer.current_epoch} epoch(s) in {seconds:.1f} s  {self._metrics(trainer)}"
+            self.stream.write(("\r" + line.ljust(78) if self.tty else line) + "\n")
+            self.stream.flush()
+
+    return ProgressLine()
+
+
+# ------------------------------------------------------------------------------------------------ train
+def _loaders(train_set, val_set, options: TrainOptions, distributed: bool):
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+
+    generator = torch.Generator().manual_seed(options.seed if options.seed is not None else 0)
+    val_batch = max(options.batch_size, 256)
+    if distributed:  # plain batched loaders, so that Lightning can insert its DistributedSampler
+        train = DataLoader(train_set, batch_size=options.batch_size, shuffle=True, generator=generator)
+        val = DataLoader(val_set, batch_size=val_batch) if val_set is not None else None
+        return train, val
+    # whole batches are sliced at once from the window index (no per-window Python calls)
+    sampler = BatchSampler(RandomSampler(train_set, generator=generator), options.batch_size, drop_last=False)
+    train = DataLoader(train_set, batch_size=None, sampler=sampler)
+    val = None
+    if val_set is not None:  # every validation window is used (drop_last=False)
+        val = DataLoader(
+            val_set, batch_size=None, sampler=BatchSampler(SequentialSampler(val_set), val_batch, drop_last=False)
+        )
+    return train, val
+
+
+def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
+    """Fit the LightningModule ``module`` (whose ``network`` attribute is the plain network) and return
+    the network on the CPU in float32, in eval mode: the best validation epoch's weights when there is a
+    validation set, else the (averaged) final ones."""
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from ._module import LateWeightAveraging
+
+    extra = dict(options.trainer_kwargs)
+    train_loader, val_loader = _loaders(train_set, val_set, options, is_distributed(extra))
+    accelerator = resolve_accelerator(options.device)
+    with tempfile.TemporaryDirectory(prefix="xlstm_ts_") as workdir:
+        callbacks: list = []
+        # with a validation split the best-epoch checkpoint plays the part of the weight average
+        if options.weight_averaging is not None and val_loader is None:
+            callbacks.append(LateWeightAveraging(options.weight_averaging))
+        checkpoint = None
+        if val_loader is not None:
+            checkpoint = ModelCheckpoint(dirpath=workdir, monitor="val_loss", mode="min", save_top_k=1)
+            callbacks.append(checkpoint)
+            if options.early_stopping_patience is not None:
+                # checked after each validation only, so a run shorter than an epoch cannot miss the metric
+                callbacks.append(
+                    EarlyStopping(monitor="val_loss", patience=options.early_stopping_patience,
+                                  check_on_train_epoch_end=False)
+                )
+        if options.verbose:
+            callbacks.append(_progress_callback(options.label))
+        trainer_options: dict[str, Any] = dict(
+            max_epochs=options.max_epochs, accelerator=accelerator, devices=1, logger=False,
+            enable_checkpointing=checkpoint is not None, enable_progress_bar=False,
+            enable_model_summary=False, default_root_dir=workdir,
+            precision="bf16-mixed" if accelerator == "gpu" else "32-true", num_sanity_val_steps=0,
+        )
+        # user callbacks are added to ours (early stopping, checkpoint, averaging), never replace them
+        trainer_options["callbacks"] = callbacks + list(extra.pop("callbacks", None) or [])
+        trainer_options.update(extra)
+        max_steps = trainer_options.get("max_steps", -1)
+        if val_loader is not None and isinstance(max_steps, int) and 0 < max_steps < len(train_loader):
+            # the run ends before the first epoch does: validate at its last step
+            trainer_options.setdefault("val_check_interval", max_steps)
+        with quiet_lightning():
+            trainer = L.Trainer(**trainer_options)
+            trainer.fit(module, train_loader, val_loader)
+        best_epoch = trainer.current_epoch - 1
+        if checkpoint is not None and checkpoint.best_model_path:
+            state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
+            module.load_state_dict(state["state_dict"])
+            best_epoch = int(state["epoch"])
+        n_epochs = trainer.current_epoch
+    return TrainResult(module.network.to("cpu").float().eval(), max(best_epoch, 0), n_epochs)
