@@ -37,7 +37,7 @@ def data():
 def future_covariates(model: xLSTMForecaster, frame):
     """The covariates of the horizon after each series' end, generated the same way as the data."""
     longer = make_synthetic(n_series=8, length=2000 + model.horizon, covariates=True, seed=0)
-    template = make_future_frame(parse_panel(frame, columns=model._columns()), model.horizon)
+    template = make_future_frame(parse_panel(frame, columns=model.output_spec_.columns), model.output_spec_.horizon)
     return template.merge(longer[["unique_id", "ds", *SYNTHETIC_FUTURE_COVARIATES]], on=["unique_id", "ds"])
 
 

@@ -1,5 +1,6 @@
-"""``save``/``load``: a directory with ``config.json`` and ``model.safetensors`` only, exact round trips in
-every layout, the library version recorded, and no unpickling anywhere on the load path."""
+"""``save``/``load``: a directory with ``model.safetensors`` (weights + config) and a readable
+``config.json``, exact round trips in every layout, the library version recorded, and no unpickling
+anywhere on the load path."""
 
 from __future__ import annotations
 
@@ -126,11 +127,17 @@ def test_save_with_backbone_config_object(airline, tmp_path):
     assert_identical(loaded.predict(), est.predict())
 
 
-@pytest.mark.parametrize("missing", ["config.json", "model.safetensors"])
-def test_load_directory_missing_a_file_raises_file_not_found(missing, series_model, tmp_path):
+def test_load_reads_only_the_weights_file(series_model, tmp_path):
+    """config.json is a readable copy: the config that load uses lives in model.safetensors."""
     series_model.save(tmp_path)
-    (tmp_path / missing).unlink()
-    with pytest.raises(FileNotFoundError, match=r"config\.json.*model\.safetensors"):
+    (tmp_path / "config.json").unlink()
+    assert_identical(xLSTMForecaster.load(tmp_path).predict(), series_model.predict())
+
+
+def test_load_without_the_weights_file_raises_file_not_found(series_model, tmp_path):
+    series_model.save(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match=r"model\.safetensors"):
         xLSTMForecaster.load(tmp_path)
 
 
@@ -139,12 +146,13 @@ def test_load_missing_directory_raises_file_not_found(tmp_path):
         xLSTMForecaster.load(tmp_path / "nothing-here")
 
 
-def test_load_unknown_format_version_raises(series_model, tmp_path):
+def test_load_unknown_format_version_raises(series_model, tmp_path, monkeypatch):
+    from xlstm_ts.forecasting import persistence
+
+    monkeypatch.setattr(persistence, "FORMAT_VERSION", 999)
     series_model.save(tmp_path)
-    config = json.loads((tmp_path / "config.json").read_text())
-    config["format_version"] = 999
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=r"format version 999"):
+    monkeypatch.undo()
+    with pytest.raises(persistence.ModelFileError, match=r"format version 999"):
         xLSTMForecaster.load(tmp_path)
 
 
