@@ -8,7 +8,7 @@ Run on a CUDA machine from the repository root (after ``pip install --no-deps -e
 For each shape it runs forward+backward (bf16 unless ``--dtype`` says otherwise) a few times under the
 profiler and prints the CUDA time of every kernel per iteration, largest first, so that the Triton kernels and
 the PyTorch glue around them can be told apart.  ``--configs`` takes a JSON list of launch-parameter overrides (see ``_launch`` in
-kernels/mlstm/chunkwise.py) and prints one line per configuration, which is how the launch heuristics
+kernels/mlstm/triton_chunkwise.py) and prints one line per configuration, which is how the launch heuristics
 were chosen::
 
     python benchmarks/kernels_mlstm_profile.py --configs '[{}, {"BDK_Q": 64}, {"warps_T": 8}]'
@@ -44,7 +44,7 @@ def main() -> None:
     from _gpu_bench import profile_once
 
     from xlstm_ts.kernels import mlstm_sequence
-    from xlstm_ts.kernels.mlstm.chunkwise import LAUNCH_ENV
+    from xlstm_ts.kernels.mlstm.triton_chunkwise import LAUNCH_ENV
 
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA device")

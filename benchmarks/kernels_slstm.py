@@ -180,7 +180,7 @@ def _make(spec: dict, out: dict):
     import xlstm
     from xlstm.blocks.slstm.layer import sLSTMLayer, sLSTMLayerConfig
 
-    from xlstm_ts.nn.reference import to_reference_state_dict
+    from xlstm_ts.nn.checkpoints import to_reference_state_dict
 
     out["origin"] = f"xlstm {getattr(xlstm, '__version__', '?')}"
     cfg = sLSTMLayerConfig(embedding_dim=E, num_heads=NH, conv1d_kernel_size=4, backend=which)

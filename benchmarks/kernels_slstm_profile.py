@@ -9,7 +9,7 @@ For each shape and dtype it times forward+backward of our ``sLSTMLayer`` (float3
 with float32 parameters) and prints the wall time per call next to the CUDA time of every kernel, largest
 first, so that the Triton kernels, the PyTorch glue around them and host overhead can be told apart.
 
-``--configs`` takes a JSON list of launch-parameter overrides (see ``_launch`` in kernels/slstm/sequence.py)
+``--configs`` takes a JSON list of launch-parameter overrides (see ``_launch`` in kernels/slstm/triton_sequence.py)
 and prints one line per configuration for the kernel alone (``x`` ``[B, S, NH, 4, DH]``), which is how the
 launch heuristics were chosen::
 
@@ -46,7 +46,7 @@ def main() -> None:
     from _gpu_bench import profile_once
 
     from xlstm_ts.kernels import slstm_sequence
-    from xlstm_ts.kernels.slstm.sequence import LAUNCH_ENV
+    from xlstm_ts.kernels.slstm.triton_sequence import LAUNCH_ENV
     from xlstm_ts.nn import sLSTMLayer, sLSTMLayerConfig
 
     if not torch.cuda.is_available():

@@ -2,10 +2,10 @@
 
 from .._registry import KernelSpec, register_kernel
 from .._triton_support import triton_supports
-from .chunkwise import MAX_DK, MAX_DV, mlstm_chunkwise_triton
 from .naive import mlstm_parallel_naive, mlstm_recurrent_naive
 from .native import mlstm_chunkwise_native, mlstm_step_native
-from .step import mlstm_step_triton
+from .triton_chunkwise import MAX_DK, MAX_DV, mlstm_chunkwise_triton
+from .triton_step import mlstm_step_triton
 
 
 def _triton_dims(q, v) -> bool:

@@ -4,7 +4,7 @@ from .._registry import KernelSpec, register_kernel
 from .._triton_support import triton_supports
 from .naive import slstm_recurrent_naive
 from .native import slstm_sequence_native, slstm_step_native
-from .sequence import MAX_DH, slstm_sequence_triton, slstm_step_triton, triton_accepts
+from .triton_sequence import MAX_DH, slstm_sequence_triton, slstm_step_triton, triton_accepts
 
 register_kernel(
     KernelSpec(

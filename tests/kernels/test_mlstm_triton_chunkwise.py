@@ -22,7 +22,7 @@ from xlstm_ts.kernels import get_kernel, mLSTMState, mlstm_sequence
 from xlstm_ts.kernels.mlstm import mlstm_chunkwise_native, mlstm_recurrent_naive
 
 triton = pytest.importorskip("triton")
-from xlstm_ts.kernels.mlstm.chunkwise import mlstm_chunkwise_triton  # noqa: E402
+from xlstm_ts.kernels.mlstm.triton_chunkwise import mlstm_chunkwise_triton  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -249,7 +249,7 @@ def test_gpu_long_sequence_bf16_finite():
 def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
     # the heuristics pick other tiles on a GPU (e.g. [64, 128] memory tiles when many heads run at once, and
     # 64-row chunks for 16-bit inputs where float32 takes 16): every tiling must compute the same function
-    from xlstm_ts.kernels.mlstm.chunkwise import LAUNCH_ENV
+    from xlstm_ts.kernels.mlstm.triton_chunkwise import LAUNCH_ENV
 
     inputs, init = make_inputs(1, 2, 70, 40, 72, state=True)
     h_ref, st_ref, g_ref = _reference(inputs, init)

@@ -13,14 +13,14 @@ import torch
 
 triton = pytest.importorskip("triton")
 
-import xlstm_ts.kernels.mlstm.step as step_mod  # noqa: E402
+import xlstm_ts.kernels.mlstm.triton_step as step_mod  # noqa: E402
 from xlstm_ts.kernels import mLSTMState  # noqa: E402
 from xlstm_ts.kernels.mlstm import (  # noqa: E402
     mlstm_chunkwise_native,
     mlstm_recurrent_naive,
     mlstm_step_native,
 )
-from xlstm_ts.kernels.mlstm.step import mlstm_step_triton  # noqa: E402
+from xlstm_ts.kernels.mlstm.triton_step import mlstm_step_triton  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 

@@ -22,7 +22,7 @@ from xlstm_ts.kernels import sLSTMState
 from xlstm_ts.kernels.slstm import slstm_recurrent_naive, slstm_sequence_native
 
 triton = pytest.importorskip("triton")
-from xlstm_ts.kernels.slstm.sequence import LAUNCH_ENV, MAX_DH, slstm_sequence_triton  # noqa: E402
+from xlstm_ts.kernels.slstm.triton_sequence import LAUNCH_ENV, MAX_DH, slstm_sequence_triton  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 

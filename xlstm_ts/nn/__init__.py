@@ -2,6 +2,7 @@
 
 from .block_stack import xLSTMBlockStack
 from .blocks import mLSTMBlock, sLSTMBlock, xLSTMBlock
+from .checkpoints import convert_reference_state_dict, load_reference_state_dict, to_reference_state_dict
 from .components import CausalConv1d, GatedFeedForward, LayerNorm, LinearHeadwiseExpand, MultiHeadLayerNorm
 from .configs import (
     FeedForwardConfig,
@@ -14,7 +15,6 @@ from .configs import (
 )
 from .lm_model import xLSTMLMModel
 from .mlstm import mLSTMCell, mLSTMLayer
-from .reference import convert_reference_state_dict, load_reference_state_dict, to_reference_state_dict
 from .slstm import sLSTMCell, sLSTMLayer
 
 __all__ = [

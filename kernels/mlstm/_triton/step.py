@@ -1,7 +1,7 @@
 """Fused single-step mLSTM kernel: state update and output in one launch.
 
 Only ``@triton.jit`` code lives here; the launch (validation, output allocation, block sizes) is
-in :mod:`xlstm_ts.kernels.mlstm.step`.
+in :mod:`xlstm_ts.kernels.mlstm.triton_step`.
 
 Work split
 ----------

@@ -1,1 +1,1 @@
-"""Triton sLSTM kernels (@triton.jit code only), imported lazily by ``kernels/slstm/sequence.py``."""
+"""Triton sLSTM kernels (@triton.jit code only), imported lazily by ``kernels/slstm/triton_sequence.py``."""

@@ -115,7 +115,7 @@ def mlstm_step_triton(
     Examples
     --------
     >>> import torch
-    >>> from xlstm_ts.kernels.mlstm.step import mlstm_step_triton
+    >>> from xlstm_ts.kernels.mlstm.triton_step import mlstm_step_triton
     >>> q = torch.randn(1, 2, 8, requires_grad=True)  # gradients requested: the native step answers
     >>> k, v, gate = torch.randn(1, 2, 8), torch.randn(1, 2, 4), torch.zeros(1, 2)
     >>> h, st = mlstm_step_triton(q, k, v, gate, gate)

@@ -1,4 +1,4 @@
-"""Conversion between the reference ``xlstm`` package's state dicts and ours.
+"""Checkpoints of the reference ``xlstm`` package: conversion between its state dicts and ours.
 
 Two things differ from a plain ``load_state_dict``:
 
