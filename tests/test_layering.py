@@ -390,3 +390,44 @@ def test_failure_message_names_file_and_import(tmp_path):
         "kernels/mlstm/bad.py: line 2: `from xlstm_ts.nn.configs import X` -- kernels/ must not import from "
         "xlstm_ts (use relative imports inside kernels/)"
     ]
+
+
+# ------------------------------------------------- no reading of other objects' private attributes
+#: Modules whose code may touch private attributes only of ``self`` / ``cls`` (docs ARCHITECTURE §5).
+PRIVATE_ACCESS_ROOTS = ("xlstm_ts.forecasting", "xlstm_ts.tuning", "xlstm_ts.pipeline", "xlstm_ts.cli")
+
+
+def private_accesses(source: str) -> list[str]:
+    """``obj._name`` accesses of ``source`` where ``obj`` is not ``self``, ``cls``, ``cls()`` or ``super()``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        name = node.attr
+        if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            continue
+        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id in ("super", "cls"):
+            continue  # super()._x, and cls()._x on a fresh instance of the class itself
+        found.append(f"line {node.lineno}: `{ast.unparse(node)}`")
+    return found
+
+
+def test_estimator_modules_do_not_read_other_objects_private_attributes():
+    failures = []
+    for path in source_files():
+        module, _ = module_name(path)
+        if any(_within(module, root) for root in PRIVATE_ACCESS_ROOTS):
+            failures += [f"{path.relative_to(REPO).as_posix()}: {p}" for p in private_accesses(path.read_text())]
+    assert not failures, "private attributes of other objects read (use the documented protocol):\n  " + "\n  ".join(
+        failures
+    )
+
+
+def test_private_access_checker_catches_and_allows():
+    assert private_accesses("def f(est):\n    return est._columns()\n") == ["line 2: `est._columns`"]
+    assert private_accesses("x = model.network_._hidden\n") == ["line 1: `model.network_._hidden`"]
+    ok = "class A:\n    def f(self):\n        return self._x + super()._y + type(self).__name__\n"
+    assert private_accesses(ok) == []

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.errors import ColumnError
@@ -415,22 +416,28 @@ class BaseForecaster(BaseEstimator):
             Another format version, another class, a damaged file, or a config that disagrees with the
             weights or the parameter constraints.
         """
+        return cls()._load_into(path)
+
+    def _load_into(self, path):
+        """Fill this (fresh) estimator from the model saved at ``path``; returns ``self``."""
         config, tensors = read_model(path)
-        if config.get("class") != cls.__name__:
-            raise ModelFileError(f"{path} holds a {config.get('class')}, not a {cls.__name__}.")
-        est = cls()
+        name = type(self).__name__
+        if config.get("class") != name:
+            raise ModelFileError(f"{path} holds a {config.get('class')}, not a {name}.")
         try:
-            params = {k: est._param_from_json(k, v) for k, v in config["params"].items()}
-            est.set_params(**params)
-            checked = est._check_params()
-            fitted = config["fitted"]
-            est._restore_fitted(checked, fitted, tensors)
-            est._restore_model(config["model"], {k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            params = {k: self._param_from_json(k, v) for k, v in config["params"].items()}
+            self.set_params(**params)
+            checked = self._check_params()
+            self.set_params(**checked)  # tuples where fit's snapshot has tuples (JSON stored lists)
+            self._restore_fitted(checked, config["fitted"], tensors)
+            self._restore_model(config["model"], {k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, InvalidParameterError):
+                raise
             raise ModelFileError(f"{path} holds an inconsistent model: {err}") from err
-        return est
+        return self
 
     def _restore_fitted(self, params: dict[str, Any], fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         lookback, freq, layout, ids = fitted["lookback_"], fitted["freq_"], fitted["layout_"], fitted["ids_"]
@@ -506,7 +513,6 @@ class BaseForecaster(BaseEstimator):
         tags.non_deterministic = False
         tags.requires_fit = True
         tags.target_tags.required = False
-        tags.input_tags.two_d_array = False  # pandas time series, not feature matrices
         return tags
 
 

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..nn import xLSTMBlockStackConfig
 from ._base import BASE_CONSTRAINTS, BaseForecaster
-from ._constraints import Param, fail, normalise, validate
+from ._constraints import Param, fail, normalise, plain, validate
 from ._network import BACKBONES, ForecastNetwork, stack_config
 from ._training import TrainOptions, auto_threads, train
 from .losses import LOSSES
@@ -216,6 +216,8 @@ class xLSTMForecaster(BaseForecaster):
             fail("backbone", caller, f"{table['backbone'].describe()} or an xLSTMBlockStackConfig", config)
         validate(table, {k: v for k, v in params.items() if k not in skip}, caller)
         out = normalise({k: v for k, v in table.items() if k not in skip}, params)
+        if "quantiles" in skip and isinstance(out["quantiles"], (list, tuple)):  # unused, but kept as a tuple
+            out["quantiles"] = tuple(plain(out["quantiles"]))
         self._backbone_config(out)  # inconsistent backbone parameters fail here, before any training
         return out
 
