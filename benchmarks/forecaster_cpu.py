@@ -1,7 +1,6 @@
 """CPU benchmark: ``xlstm_ts.xLSTMForecaster`` against neuralforecast's ``xLSTM`` on ETTh1 (L=336, H=96).
 
-Standard long-horizon protocol (shared/docs/ltsf_protocol.md, the project notes beside the repository,
-§4-5): the 7 columns of ETTh1 as 7 channel-independent series, a StandardScaler (population std) fitted on
+Standard long-horizon protocol (docs/ltsf_protocol.md, sections 1 and 4): the 7 columns of ETTh1 as 7 channel-independent series, a StandardScaler (population std) fitted on
 the train rows [0, 8640) and applied to everything, and MSE/MAE on the scaled values over ALL test windows
 (forecasts starting at rows 11520 ... 14304: 2785 windows x 7 series, no drop_last).  The data is scaled here
 once; both libraries get the scaled data with their own per-series scaling off (ours ``scaler="none"``,
@@ -14,14 +13,15 @@ Both models train on the windows inside rows [0, 8640) for the same number of op
 counts series and all 7 fit in one), without a validation split, each with its own default architecture,
 loss, optimiser and learning rate.  Then every test window is forecast without refitting: ours with
 ``backtest(n_windows, step=1)``, neuralforecast with ``cross_validation(use_fitted=True, step_size=1)`` and
-``inference_windows_batch_size=256`` (per window, its default 1024 was 1.6-3.6x slower here).  Before
+``inference_windows_batch_size=256`` (per window, its default 1024 was slower on our CPU: see
+docs/benchmarks.md, "neuralforecast's inference batch size").  Before
 scoring, the forecasts of both are checked against the protocol's windows (count, timestamps, cutoffs, y).
 
-Run it with an interpreter that has both libraries; neuralforecast lives in its own venv that reuses the
-system torch (docs/benchmarks.md has the commands)::
+Run it with an interpreter that has both libraries (``python-nf`` below: e.g. a virtual environment with
+neuralforecast that reuses the system torch; docs/benchmarks.md has the commands)::
 
-    /tmp/nfvenv/bin/python benchmarks/forecaster_cpu.py --quick --memory   # 50 steps, last 200 windows
-    /tmp/nfvenv/bin/python benchmarks/forecaster_cpu.py --steps 1000 --memory
+    python-nf benchmarks/forecaster_cpu.py --quick --memory   # 50 steps, last 200 windows
+    python-nf benchmarks/forecaster_cpu.py --steps 1000 --memory
     python benchmarks/forecaster_cpu.py --only ours --ours-kwargs '{"patch_size": 16, "embedding_dim": 64}'
 
 ``--memory`` runs every (model, seed) in a fresh subprocess and reports its peak resident memory
@@ -55,9 +55,9 @@ DEFAULT_DATA_HOME = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_STEPS, QUICK_STEPS, QUICK_WINDOWS = 1000, 50, 200
 LABELS = {"ours": "xlstm_ts xLSTMForecaster", "nf": "neuralforecast xLSTM"}
 
-# shared/docs/ltsf_protocol.md (project notes beside the repository) §2, ETTh1 H=96 (L = lookback of the published run).
+# docs/ltsf_protocol.md, section 2, ETTh1 H=96 (L = lookback of the published run).
 PUBLISHED = [
-    ("closed-form linear, NLinear-OLS (shared LTSF protocol notes, L=336, all windows)", "0.370", "0.391"),
+    ("closed-form linear, NLinear-OLS (docs/ltsf_protocol.md, L=336, all windows)", "0.370", "0.391"),
     ("DLinear (PatchTST Table 3, L=336)", "0.375", "0.399"),
     ("PatchTST/64 (PatchTST Table 3, L=512)", "0.370", "0.400"),
     ("PatchTST/42 (PatchTST Table 3, L=336)", "0.375", "0.399"),

@@ -3,9 +3,9 @@
 :func:`sum_outer` forms ``a^T b`` per batch entry when the shared dimension is long and the result small:
 the weight gradient of a block-diagonal projection (``x^T dy`` over all ``B * S`` rows) and the gradient of
 the sLSTM recurrent kernel (``h_{t-1}^T draw`` over all steps and rows).  Handed to ``torch.bmm`` as it
-is, cuBLAS gives each small output tile one thread block that walks the whole long dimension alone (an
-H100 measured 3 ms for one ``[4, 32, 86016] @ [4, 86016, 32]`` product); splitting that dimension into
-parts and summing the partial products keeps every SM busy.
+is, cuBLAS gives each small output tile one thread block that walks the whole long dimension alone
+(measured: see docs/benchmarks.md, 'Weight gradients over long row counts'); splitting that dimension
+into parts and summing the partial products keeps every SM busy.
 """
 
 from __future__ import annotations

@@ -38,23 +38,25 @@ LAUNCH_ENV = "XLSTM_TS_MLSTM_LAUNCH"
 def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.device, mode: int) -> dict:
     """Tile sizes, warps and pipelining depth, by heuristics measured on an H100 (never autotuned).
 
-    The sweeps behind them are in docs/benchmarks.md (``benchmarks/kernels_mlstm_profile.py --configs``).
+    The sweeps behind them (``benchmarks/kernels_mlstm_profile.py --configs``) and the measurement behind each
+    rule below are in docs/benchmarks.md, 'mLSTM launch heuristics'.
     """
     BDK = pow2(DK)
     L = min(pow2(min(chunk_size, 128)), pow2(S))
     if mode == 0:
         # float32 operands: the exact-float32 products of [L, L] and [L, DK] tiles run on CUDA cores and spill
-        # registers at L = 64.  Forward+backward at B=256, NH=4, S=336, DK=DV=64: 49.4 ms at L = 64, 14.4 at 32,
-        # 3.44 at 16 (bf16 at L = 64: 0.92 ms); B=128, S=512: 33.4 -> 2.72 ms.  Measured at DK = 64 only; larger
-        # heads hold more per tile, so they get the same cap.  Any L gives the same result up to rounding.
+        # registers at L = 64, so chunk tiles are capped at 16 (measured at DK = 64; larger heads hold more
+        # per tile, so they get the same cap).  Any L gives the same result up to rounding.
+        # (measured: see docs/benchmarks.md, 'mLSTM launch heuristics')
         L = min(L, 16)
     cfg = dict(L=L, BDK=BDK)
     # dk/dv kernel (full DK per program, loop over value blocks): 8 warps; at DK = 256 blocks of 64 values
-    # without pipelining (1.06 vs 1.21 ms at the largest benchmark shape)
+    # without pipelining (measured faster: see docs/benchmarks.md, 'mLSTM launch heuristics')
     # (float32 operands double the shared memory of a stage: one stage only from DK = 128 up)
     pipelined = BDK <= 64 or (BDK <= 128 and mode == 2)
     cfg.update(BDV=min(pow2(DV), 64), warps=4 if BDK <= 64 else 8, stages=3 if pipelined else 1)
-    # output and dq kernels: 4 warps measured faster than 8 at every shape
+    # output and dq kernels: 4 warps (faster than 8 at every benchmark shape: see docs/benchmarks.md,
+    # 'mLSTM launch heuristics')
     cfg.update(BDV_O=min(pow2(DV), 128 if BDK <= 128 else 64), BDK_Q=min(BDK, 128), BDV_Q=min(pow2(DV), 64))
     cfg.update(warps_O=4, warps_Q=4)
     # the two recurrences over chunks: [64, 128] memory tiles when that still gives ~1.5 programs per SM
@@ -243,8 +245,8 @@ def mlstm_chunkwise_triton(
         Also return the final state (float32).
     chunk_size : int
         Longest chunk (rounded to a power of two in [16, 128], and not above the padded length); float32
-        inputs use chunks of 16, which measured fastest for them.  Every chunk length gives the same result up
-        to rounding.
+        inputs use chunks of 16, which measured fastest for them (see docs/benchmarks.md, 'mLSTM launch
+        heuristics').  Every chunk length gives the same result up to rounding.
     eps : float
         Added to the normaliser.
 

@@ -34,8 +34,8 @@ def _launch_config(DK: int, DV: int, BH: int, sms: int) -> tuple[int, int, int]:
     memory.  The slice starts as wide as the tile budget :data:`_TILE_ELEMENTS` allows (wide
     slices read the row-major memory in long contiguous segments), and is halved, down to
     :data:`_MIN_SPLIT_DV`, while the grid would have fewer than two programs per SM (small
-    batches in generation).  Measured on an H100 (triton 3.6), two warps per program were the
-    best or within a few percent of it for the large tiles; small tiles get one.
+    batches in generation).  Large tiles get two warps per program, small tiles one (measured on an
+    H100: see docs/benchmarks.md, 'mLSTM launch heuristics').
     """
     block_dk = pow2(DK)
     block_dv = min(pow2(DV, least=1), max(4, _TILE_ELEMENTS // block_dk))

@@ -16,7 +16,7 @@ step (float32, ``8 * DH`` values per row, head and step); the backward recompute
 them.  ``dx`` is the gradient of the raw pre-activations; the bias gradient is its sum over batch and
 time, and the recurrent-kernel gradient ``sum_t h_{t-1}^T dx_t`` is formed here from ``dx`` and the saved
 states with :func:`~xlstm_ts.kernels._linalg.sum_outer` (the kernel can also accumulate it in registers,
-``ACC_DR``, which measured slower).
+``ACC_DR``, which measured slower: see docs/benchmarks.md, 'sLSTM launch heuristics').
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from ..states import sLSTMState
 #: Largest head dim the Triton kernels take.
 MAX_DH = 256
 #: Widest heads of the register-resident kernels, by input dtype (float32 first); wider heads run the kernels
-#: of ``_triton/sequence_wide.py``.  The four float32 ``[128, 128]`` product operands need 264 KiB of shared
-#: memory even without pipelining (measured on an H100, whose limit is 227 KiB).
+#: of ``_triton/sequence_wide.py``.  The four float32 ``[128, 128]`` product operands do not fit in an H100's
+#: shared memory even without pipelining (measured: see docs/benchmarks.md, 'sLSTM launch heuristics').
 RESIDENT_MAX_DH = (64, 128)
 #: Environment variable with a JSON object overriding launch parameters (benchmarks and tests).
 LAUNCH_ENV = "XLSTM_TS_SLSTM_LAUNCH"
@@ -39,15 +39,13 @@ LAUNCH_ENV = "XLSTM_TS_SLSTM_LAUNCH"
 
 def _launch(B: int, DH: int, mode: int) -> dict:
     """Block sizes and warps, from a sweep on an H100 (``benchmarks/kernels_slstm_profile.py --configs``;
-    never autotuned).
+    never autotuned; the measurement behind each rule: see docs/benchmarks.md, 'sLSTM launch heuristics').
 
     The time loop is sequential, so the batch block is the smallest ``tl.dot`` allows (16 rows: the most
-    programs side by side; 32 rows ran 3-30x slower).  The four ``[DH, DH]`` weight tiles stay in registers
-    while they take at most 64 KiB (re-reading them every step cost 10-40%).  The forward wants 8 warps from
-    ``DH = 64`` on; the backward too in 16-bit modes, but 4 in float32 (8 cost 50% there).  Three pipeline
-    stages (Triton's default) beat one or two.  The recurrent-kernel gradient is formed outside the kernel
-    (``ACC_DR`` off): accumulating it in registers was slower at every swept shape, up to 3.4x at ``DH = 32``
-    in bfloat16.
+    programs side by side).  The four ``[DH, DH]`` weight tiles stay in registers while they take at most
+    64 KiB.  The forward wants 8 warps from ``DH = 64`` on; the backward too in 16-bit modes, but 4 in
+    float32.  Three pipeline stages (Triton's default) beat one or two.  The recurrent-kernel gradient is
+    formed outside the kernel (``ACC_DR`` off): accumulating it in registers was slower at every swept shape.
     """
     BDH = pow2(DH)
     itemsize = 4 if mode == 0 else 2
@@ -60,9 +58,9 @@ def _launch(B: int, DH: int, mode: int) -> dict:
         warps=4 if BDH <= 32 else 8,  # forward
         warps_bwd=8 if BDH > 64 or (BDH == 64 and mode != 0) else 4,
         stages=3,
-        # wide heads: state through memory, output columns in blocks of BN.  H100 sweep, forward+backward:
-        # float32 DH=128 (B=64, S=512) 44.1 ms at BN=32, 38.8 at 16; DH=192 (B=16, S=1024) 625 ms at 32, 201 at
-        # 16; bf16 DH=192 35.7 ms at 64, 95 at 16; 8 warps (4: up to 1.8x slower), 3 stages
+        # wide heads: state through memory, output columns in blocks of BN (16 in float32: larger blocks
+        # spill registers; 64 in 16-bit), 8 warps, 3 stages (H100 sweep: see docs/benchmarks.md, 'sLSTM launch
+        # heuristics')
         WIDE=on_chip_max < BDH,
         BN=min(BDH, 16 if mode == 0 else 64),
     )

@@ -1,7 +1,7 @@
 """Triton sLSTM sequence kernel against the float64 reference: outputs, final state and every gradient.
 
 Without a GPU the kernels run under the Triton interpreter (``TRITON_INTERPRET=1``, set by
-tests/conftest.py) at tiny shapes.  The interpreter's bfloat16 ``tl.dot`` is wrong (ARCHITECTURE.md §4),
+tests/conftest.py) at tiny shapes.  The interpreter's bfloat16 ``tl.dot`` is wrong (docs/gpu.md, 'Triton facts the kernels and tests depend on'),
 so bfloat16 is covered by the ``gpu`` tests only.
 
 Tolerances: the kernel computes in float32, the reference in float64.  Tensors are compared by the
@@ -267,9 +267,9 @@ def test_rejects_what_it_cannot_run():
 
 
 # ------------------------------------------------------------------------------------------------ GPU sweep
-# Passed on an H100 (2026-11-23) with these bounds.  float32 runs exact float32 products (the GPU's exp and
-# log are less exact than numpy's); bfloat16 rounds h and the weights to 8 significant bits in every
-# recurrent product and the output to bfloat16.
+# float32 runs exact float32 products (the GPU's exp and log are less exact than numpy's); bfloat16 rounds h
+# and the weights to 8 significant bits in every recurrent product and the output to bfloat16.  The GPU run
+# that passed with these bounds: see docs/benchmarks.md, 'GPU test tolerances'.
 GPU_TOL = {torch.float32: (5e-5, 2e-4), torch.bfloat16: (3e-2, 8e-2)}
 
 

@@ -105,8 +105,8 @@ class CausalConv1d(nn.Module):
         if state is None:
             state = x.new_zeros(x.shape[0], history, x.shape[2])
         padded = torch.cat([state.to(x.dtype), x], dim=1)  # [B, K-1+S, F]
-        # Depthwise causal conv as K shifted multiply-adds: same result as self.conv, and on the CPU
-        # several times faster in the backward than the depthwise conv1d kernel.
+        # Depthwise causal conv as K shifted multiply-adds: same result as self.conv, and on the CPU faster
+        # than the depthwise conv1d kernel (measured: see docs/benchmarks.md, 'CausalConv1d on the CPU').
         S = x.shape[1]
         weight = self.conv.weight[:, 0, :]  # [F, 1, K] -> [F, K]
         y = padded[:, :S] * weight[:, 0]
@@ -118,8 +118,8 @@ class CausalConv1d(nn.Module):
 
 
 #: Rows from which the weight gradient of a headwise projection is summed in parts, by device type (see
-#: _HeadwiseMatmul); other devices never split (on 2 CPU cores, B=256, S=336, E=128, 4 heads: 96 ms split
-#: against 69 ms whole).
+#: _HeadwiseMatmul); other devices never split (slower on the CPU; measured: see docs/benchmarks.md, 'Weight
+#: gradients over long row counts').
 _SPLIT_ROWS = {"cuda": 32768}
 
 
@@ -144,9 +144,8 @@ class _HeadwiseMatmul(torch.autograd.Function):
             xc = x.to(dy.dtype)
             # [NH, d_out, N] @ [NH, N, d_in].  One batched GEMM per head walks all N rows in a few thread blocks
             # when the GEMM is float32 or the heads are tiny; split over N there, once N is long enough to pay
-            # for the extra launches (H100, fwd+bwd of one projection, benchmarks/backbone_gpu.py, 3 runs:
-            # float32 d=32 at N=86016 3.16 -> 0.38-0.93 ms, d=4 3.72 -> 1.19 ms; at N=16384 whole was as
-            # fast or faster; bf16 with d >= 16 was as fast or faster whole at every N)
+            # for the extra launches; bf16 GEMMs with heads of 16 or more are as fast whole (measured with
+            # benchmarks/backbone_gpu.py: see docs/benchmarks.md, 'Weight gradients over long row counts')
             split_rows = _SPLIT_ROWS.get(dy.device.type)
             if (
                 split_rows is not None

@@ -9,7 +9,8 @@ comes out the same), and produces:
 * ``draw`` ``[BB, 4, DH]``, the gradient of the raw pre-activations, which is also ``dx`` (written as
   float32 to ``DX`` ``[B, S, NH, 4, DH]``; the wrapper sums it over batch and time for the bias);
 * ``dh_{t-1} = sum_g draw_g @ R_g^T``;
-* with ``ACC_DR`` (off by default: measured slower), ``dR_g += h_{t-1}^T @ draw_g``, kept in registers and
+* with ``ACC_DR`` (off by default: measured slower, see docs/benchmarks.md, 'sLSTM launch heuristics'),
+  ``dR_g += h_{t-1}^T @ draw_g``, kept in registers and
   written once per batch block to ``DR`` ``[NBB, NH, DH, 4, DH]`` (the wrapper sums the blocks; without it
   the wrapper forms ``dR`` from ``DX`` and the saved states with ``sum_outer``).
 
