@@ -5,7 +5,7 @@ Run on a CUDA machine from the repository root (after ``pip install --no-deps -e
     python benchmarks/backbone_gpu.py                     # both parts
     python benchmarks/backbone_gpu.py --parts stack       # only the training step
 
-``stack``: the configuration of the reference measurements in docs (gpu_notes): B=256, S=336, embedding 128,
+``stack``: the configuration of the reference measurements in docs/gpu.md: B=256, S=336, embedding 128,
 4 blocks, 4 heads, either mLSTM blocks only or an sLSTM block at index 1 (``backend="auto"``), AdamW, loss
 ``mean(y^2)``; float32, and bf16 autocast with float32 parameters.  Prints the median time per step
 (``triton.testing.do_bench``) and the samples per second.

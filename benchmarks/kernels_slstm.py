@@ -10,7 +10,7 @@ The default run takes about 5 to 7 minutes on an H100 (two nvcc builds of the re
 included) and stops starting new measurements after ``--budget`` seconds (default 420), reporting the
 rest as ``skipped``.  Pieces: ``--shapes 0,2``, ``--impls ours_layer,ref_cuda``, ``--quick``.
 
-Shapes (B, S, E, NH), head dim DH = E / NH, from docs/gpu_notes.md:
+Shapes (B, S, E, NH), head dim DH = E / NH, those of the reference measurements in docs/gpu.md:
 (64, 512, 256, 4), (8, 2048, 256, 4) (latency-bound), (256, 336, 128, 4) (forecasting-sized).
 
 What is timed (fixed seed, so every implementation of a family sees the same tensors):
@@ -286,7 +286,7 @@ def _ms(r: dict | None, phase: str) -> float | None:
 
 
 def ratios(doc: dict) -> list[dict]:
-    """Ratios of fwd+bwd (and fwd) times the issue asks about, one record per (comparison, shape)."""
+    """Ratios of fwd+bwd (and fwd) times our targets are stated in (docs/benchmarks.md), one record per (comparison, shape)."""
     by = {(r["impl"], r["index"]): r for r in doc["results"]}
     comps = [
         ("ours_layer", "ref_cuda", "ref"),

@@ -1,4 +1,4 @@
-"""Layering rules of docs ARCHITECTURE §1, checked by reading every import with ``ast``.
+"""Layering rules (docs/index.md, 'Package layout'), checked by reading every import with ``ast``.
 
 Imports point down only: estimators (``forecasting``, ``tuning``, ``pipeline``, ``cli``) -> data
 (``data``, ``datasets``) -> backbone (``nn``) -> kernels.  On top of that:
@@ -240,7 +240,7 @@ def test_module_names_follow_the_package_dir_mapping():
 
 def test_layering_rules_hold_for_every_source_file():
     failures = find_violations()
-    assert not failures, "layering rules broken (docs ARCHITECTURE §1):\n  " + "\n  ".join(failures)
+    assert not failures, "layering rules broken (docs/index.md, 'Package layout'):\n  " + "\n  ".join(failures)
 
 
 # ----------------------------------------------------------------- self-check: the checker catches breakage
@@ -393,7 +393,8 @@ def test_failure_message_names_file_and_import(tmp_path):
 
 
 # ------------------------------------------------- no reading of other objects' private attributes
-#: Modules whose code may touch private attributes only of ``self`` / ``cls`` (docs ARCHITECTURE §5).
+#: Modules whose code may touch private attributes only of ``self`` / ``cls``: helpers go through the documented
+#: estimator protocol, never through another object's private state.
 PRIVATE_ACCESS_ROOTS = ("xlstm_ts.forecasting", "xlstm_ts.tuning", "xlstm_ts.pipeline", "xlstm_ts.cli")
 
 

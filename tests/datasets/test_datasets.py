@@ -158,7 +158,7 @@ def test_split_borders_etth1():
 
 @pytest.mark.parametrize("lookback", [96, 336, 512])
 def test_window_counts_match_the_protocol_for_any_lookback(lookback):
-    # docs/ltsf_protocol.md §4.6: test (and val) windows do not depend on L. H = 96/192/336/720.
+    # docs/ltsf_protocol.md, section 1, item 6: test (and val) windows do not depend on L. H = 96/192/336/720.
     expected = {
         ("ETTh2", 17420): ([2785, 2689, 2545, 2161], [2785, 2689, 2545, 2161]),
         ("ETTm1", 69680): ([11425, 11329, 11185, 10801], None),
@@ -181,7 +181,7 @@ def test_split_borders_ettm1_and_custom():
         "val": (34464, 46080),
         "test": (45984, 57600),
     }
-    # §4.4: Weather n = 52 696 -> 36 887 / 5 270 / 10 539 target rows (L only moves the segment starts).
+    # docs/ltsf_protocol.md, section 1, item 4: Weather n = 52 696 -> 36 887 / 5 270 / 10 539 target rows (L only moves the segment starts).
     for lookback in (0, 96, 336):
         b = split_borders("Weather", 52696, lookback)
         assert b["train"] == (0, 36887)
