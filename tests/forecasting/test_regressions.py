@@ -252,9 +252,10 @@ def test_a_large_offset_does_not_collapse_the_forecast(instance_norm, airline):
     np.testing.assert_allclose(shifted, base, atol=1e-3 * np.ptp(y))
 
 
-def test_tiny_magnitude_series_keep_their_sign_and_shape(airline):
+@pytest.mark.parametrize("scaler", ["standard", "robust", "none"])
+def test_tiny_magnitude_series_keep_their_sign_and_shape(scaler, airline):
     y = airline.iloc[:60]
-    params = dict(horizon=4, lookback=8, max_epochs=1, trainer_kwargs={"max_steps": 3})
+    params = dict(horizon=4, lookback=8, max_epochs=1, trainer_kwargs={"max_steps": 3}, scaler=scaler)
     base = tiny(**params).fit(y).predict().to_numpy()
     for c in (1e-11, 1e-13):
         np.testing.assert_allclose(tiny(**params).fit(y * c).predict().to_numpy() / c, base, rtol=2e-5)

@@ -9,8 +9,7 @@ With ``patch_size = p > 1`` the history is cut into ``ceil(L / p)`` non-overlapp
 become the backbone's tokens (PatchTST/xLSTMTime style), which shortens the recurrence ``p``-fold.
 
 Per-window instance normalisation (``instance_norm=True``) subtracts each window's mean and divides
-by its standard deviation (plus ``WINDOW_EPS`` times its largest magnitude, a floor relative to the data,
-so that ``c * x`` gives ``c`` times the output) before the backbone and undoes it on the output, which lets
+by its standard deviation (plus a small floor, see ``WINDOW_EPS``) before the backbone and undoes it on the output, which lets
 one model serve series of different levels and trends.
 """
 
@@ -34,8 +33,10 @@ from ..nn import (
 )
 
 BACKBONES = ("mlstm", "slstm", "mixed")
-#: Relative floor of the per-window scale: a window whose spread is below this fraction of its largest
-#: magnitude counts as constant.  Relative, so that scaling the data by ``c`` scales the forecast by ``c``.
+#: Floor added to the per-window standard deviation, in the units the network reads.  Behind a per-series
+#: scaler those units are the series' own scale, so the floor is relative to the data; without one
+#: (``relative_eps=True``) it is taken relative to the window's largest magnitude instead.  Either way,
+#: scaling the data by ``c > 0`` scales the forecast by ``c``.
 WINDOW_EPS = 1e-5
 
 
@@ -79,12 +80,14 @@ class ForecastNetwork(nn.Module):
         instance_norm: bool = True,
         dropout: float = 0.0,
         patch_size: int = 1,
+        relative_eps: bool = False,
     ) -> None:
         super().__init__()
         E = stack_config.embedding_dim
         self.horizon, self.n_outputs, self.instance_norm = horizon, n_outputs, instance_norm
         self.n_past, self.n_future, self.n_static = n_past, n_future, n_static
         self.patch_size = patch_size
+        self.relative_eps = relative_eps
         self.input_proj = nn.Linear(patch_size * (1 + n_past + n_future + n_static), E)
         self.backbone = xLSTMBlockStack(stack_config)
         self.dropout = nn.Dropout(dropout)
@@ -95,9 +98,11 @@ class ForecastNetwork(nn.Module):
         if self.instance_norm:
             loc = x.mean(dim=1, keepdim=True)
             spread = x.std(dim=1, keepdim=True, unbiased=False)
-            size = x.abs().amax(dim=1, keepdim=True)
-            scale = spread + WINDOW_EPS * size
-            scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero window
+            if self.relative_eps:
+                scale = spread + WINDOW_EPS * x.abs().amax(dim=1, keepdim=True)
+                scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero window
+            else:
+                scale = spread + WINDOW_EPS
         else:
             loc = torch.zeros_like(x[:, :1])
             scale = torch.ones_like(x[:, :1])

@@ -241,7 +241,7 @@ class xLSTMForecaster(BaseForecaster):
         return ForecastNetwork(
             self._backbone_config(p), p["horizon"], max(1, len(self.output_spec_.quantiles)), n_past=n_past,
             n_future=n_future, n_static=n_static, instance_norm=p["instance_norm"], dropout=p["dropout"],
-            patch_size=p["patch_size"],
+            patch_size=p["patch_size"], relative_eps=p["scaler"] == "none",
         )
 
     def _threads(self, params: dict[str, Any], train_set) -> int:
@@ -275,7 +275,7 @@ class xLSTMForecaster(BaseForecaster):
             "backbone_config": self.backbone_config_.to_dict(),
             "network": {"horizon": net.horizon, "n_outputs": net.n_outputs, "n_past": net.n_past,
                         "n_future": net.n_future, "n_static": net.n_static, "instance_norm": net.instance_norm,
-                        "patch_size": net.patch_size},
+                        "patch_size": net.patch_size, "relative_eps": net.relative_eps},
             "best_epoch_": self.best_epoch_,
             "n_epochs_": self.n_epochs_,
         }
@@ -287,7 +287,7 @@ class xLSTMForecaster(BaseForecaster):
         expected = {"horizon": p["horizon"], "n_outputs": max(1, len(spec.quantiles)),
                     "n_past": len(spec.columns.past_covariates), "n_future": len(spec.columns.future_covariates),
                     "n_static": len(spec.columns.static_covariates), "instance_norm": p["instance_norm"],
-                    "patch_size": p["patch_size"]}
+                    "patch_size": p["patch_size"], "relative_eps": p["scaler"] == "none"}
         stored = config["network"]
         wrong = {k: (stored.get(k), v) for k, v in expected.items() if stored.get(k) != v}
         if wrong:
