@@ -40,8 +40,7 @@ def test_weight_averaging_never_swaps_in_an_unupdated_average():
     import torch
 
     from xlstm_ts.forecasting._module import ForecastModule, LateWeightAveraging
-    from xlstm_ts.forecasting._network import ForecastNetwork
-    from xlstm_ts.forecasting._network import stack_config
+    from xlstm_ts.forecasting._network import ForecastNetwork, stack_config
 
     torch.manual_seed(0)
     net = ForecastNetwork(stack_config("mlstm", 8, 1, 2, None, 0.0), horizon=2)

@@ -88,8 +88,8 @@ def test_concurrent_saves_and_loads_never_mix_or_fail(airline, tmp_path):
 
 
 def test_edited_weights_file_is_refused(series_model, tmp_path):
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     series_model.save(tmp_path)
     file = tmp_path / "model.safetensors"
@@ -104,9 +104,8 @@ def test_edited_weights_file_is_refused(series_model, tmp_path):
 
 
 def test_model_saved_by_an_older_version_fails_clearly(series_model, tmp_path):
-    from safetensors.torch import save_file
-
     import torch
+    from safetensors.torch import save_file
 
     (tmp_path / "config.json").write_text(json.dumps({"format_version": 1, "xlstm_ts_version": "0.1.0"}))
     save_file({"network.w": torch.zeros(2)}, str(tmp_path / "model.safetensors"), metadata={"format": "xlstm_ts"})

@@ -48,6 +48,8 @@ from ..data.validation import (
     parse_panel,
 )
 from ..data.windowing import WindowDataset
+from ._constraints import Param, normalise, validate
+from ._training import auto_threads, seeded, torch_threads
 from .backtest import (
     BACKTEST_CONSTRAINTS,
     BacktestResult,
@@ -56,8 +58,6 @@ from .backtest import (
     season_for,
     split_at,
 )
-from ._constraints import Param, normalise, validate
-from ._training import seeded, torch_threads
 from .output import OutputSpec, forecast_arrays, format_forecast, history_index
 from .persistence import ModelFileError, read_model, write_model
 
@@ -198,7 +198,8 @@ class BaseForecaster(BaseEstimator):
         self.scaler_ = scaler
         self.output_spec_ = OutputSpec(panel.layout, panel.freq, columns, self._output_quantiles(params), H,
                                        panel.target_name)
-        self.n_threads_ = self._threads(params, train)
+        self.work_per_window_ = float(self._work_per_window(params, lookback))
+        self.n_threads_ = self._threads(params.get("batch_size", max(1, len(train))))
         with seeded(params["random_state"]), torch_threads(self.n_threads_):
             self._fit_model(train, val)
         self.context_ = {
@@ -214,10 +215,15 @@ class BaseForecaster(BaseEstimator):
         """Lookback when the ``lookback`` parameter is None."""
         return 3 * params["horizon"]
 
-    def _threads(self, params: dict[str, Any], train: WindowDataset) -> int:
-        """CPU threads for fitting and predicting (``num_threads="auto"``: one thread)."""
-        n = params["num_threads"]
-        return 1 if n == "auto" else int(n)
+    def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
+        """Multiply-adds to forecast one window (for ``num_threads="auto"``); override for heavier models."""
+        return float(lookback * params["horizon"])
+
+    def _threads(self, windows_per_step: int) -> int:
+        """CPU threads for steps of ``windows_per_step`` windows: ``num_threads``, or with ``"auto"`` one
+        thread for small work and the available cores for large work (:func:`auto_threads`)."""
+        n = self.params_["num_threads"]
+        return auto_threads(self.work_per_window_ * windows_per_step) if n == "auto" else int(n)
 
     @staticmethod
     def _column_spec(params: dict[str, Any]) -> ColumnSpec:
@@ -264,7 +270,7 @@ class BaseForecaster(BaseEstimator):
     def _window_forecasts(self, windows: WindowDataset, n_series: int, batch_size: int = 1024) -> np.ndarray:
         """Forecasts ``[N, W, H, Q]`` in the original scale, quantiles sorted (never crossing)."""
         outs = []
-        with torch_threads(self.n_threads_), torch.no_grad():
+        with torch_threads(self._threads(min(len(windows), batch_size))), torch.no_grad():
             for a in range(0, len(windows), batch_size):
                 outs.append(np.asarray(self._forecast_batch(windows[np.arange(a, min(a + batch_size, len(windows)))]),
                                        dtype=np.float64))
@@ -395,6 +401,7 @@ class BaseForecaster(BaseEstimator):
                 "scaler_": scaler_json,
                 "quantiles": list(self.output_spec_.quantiles),
                 "n_threads_": self.n_threads_,
+                "work_per_window_": self.work_per_window_,
             },
             "model": model_config,
         }
@@ -479,6 +486,7 @@ class BaseForecaster(BaseEstimator):
         self.n_series_, self.target_name_, self.scaler_ = n, layout_name, scaler
         self.output_spec_ = OutputSpec(layout, freq, cols, quantiles, params["horizon"], layout_name)
         self.n_threads_ = int(fitted["n_threads_"])
+        self.work_per_window_ = float(fitted["work_per_window_"])
         self.context_ = context
         self.last_time_ = last_time
 

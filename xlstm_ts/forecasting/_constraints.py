@@ -25,6 +25,7 @@ sklearn.utils._param_validation.InvalidParameterError: The 'horizon' parameter o
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -161,7 +162,7 @@ def _valid_quantiles(value: Any) -> bool:
     if any(isinstance(q, (str, bytes, bool, np.bool_)) or not isinstance(q, numbers.Real) for q in value):
         return False
     qs = [float(q) for q in value]
-    return all(0 < q < 1 for q in qs) and all(a < b for a, b in zip(qs, qs[1:])) and 0.5 in qs
+    return all(0 < q < 1 for q in qs) and all(a < b for a, b in itertools.pairwise(qs)) and 0.5 in qs
 
 
 def fail(name: str, caller: str, expected: str, value: Any) -> None:

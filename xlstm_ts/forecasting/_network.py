@@ -15,12 +15,11 @@ one model serve series of different levels and trends.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
 from collections.abc import Sequence
 
+import torch
 from sklearn.utils._param_validation import InvalidParameterError
+from torch import nn
 
 from ..nn import (
     FeedForwardConfig,

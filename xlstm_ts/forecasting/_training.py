@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-#: Below this many multiply-adds per training step (parameters x windows x tokens), one CPU thread is
-#: as fast as several and does not collapse when the machine is shared (see docs/forecasting.md, "CPU
+#: Below this many multiply-adds per step (about parameters x windows x tokens), one CPU thread is about
+#: as fast as several and does not collapse when the machine is shared (docs/forecasting.md, "CPU
 #: threads"): small models gain nothing from intra-op parallelism.
 SMALL_STEP_WORK = 2e9
 
@@ -68,12 +68,13 @@ def seeded(seed: int | None):
 
 
 def auto_threads(step_work: float) -> int:
-    """Intra-op CPU threads for training steps of ``step_work`` multiply-adds: 1 for small work, else
-    the usable cores (at most 8)."""
+    """Intra-op CPU threads for steps of ``step_work`` multiply-adds: 1 for small work, else half the usable
+    logical cores (about the physical ones; at most 8) -- so 1 on a 2-core machine, where a second thread
+    measured slower at every size once another process was busy (docs/benchmarks.md, "CPU threads")."""
     if step_work < SMALL_STEP_WORK:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores))
+    return max(1, min(8, cores // 2))
 
 
 @contextlib.contextmanager

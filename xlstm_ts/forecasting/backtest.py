@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from ..data.validation import ColumnSpec, PanelData
 from ._constraints import Param
 from .output import quantile_label

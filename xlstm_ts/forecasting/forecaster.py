@@ -14,7 +14,7 @@ from ..nn import xLSTMBlockStackConfig
 from ._base import BASE_CONSTRAINTS, BaseForecaster
 from ._constraints import Param, fail, normalise, plain, validate
 from ._network import BACKBONES, ForecastNetwork, stack_config
-from ._training import TrainOptions, auto_threads, train
+from ._training import TrainOptions, train
 from .losses import LOSSES
 from .persistence import ModelFileError
 
@@ -244,12 +244,9 @@ class xLSTMForecaster(BaseForecaster):
             patch_size=p["patch_size"], relative_eps=p["scaler"] == "none",
         )
 
-    def _threads(self, params: dict[str, Any], train_set) -> int:
-        if params["num_threads"] != "auto":
-            return int(params["num_threads"])
+    def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
         net = ForecastNetwork(self._backbone_config(params), params["horizon"], patch_size=params["patch_size"])
-        tokens = math.ceil(train_set.lookback / params["patch_size"])
-        return auto_threads(sum(w.numel() for w in net.parameters()) * params["batch_size"] * tokens)
+        return sum(w.numel() for w in net.parameters()) * math.ceil(lookback / params["patch_size"])
 
     def _fit_model(self, train_set, val_set) -> None:
         from ._module import ForecastModule
