@@ -132,7 +132,8 @@ def standard_split(
     '1958-09-01'
     """
     borders = split_borders(name, len(df), lookback)
-    return tuple(df.iloc[start:stop] for start, stop in borders.values())  # type: ignore[return-value]
+    train, val, test = (df.iloc[start:stop] for start, stop in borders.values())
+    return train, val, test
 
 
 def count_windows(n_rows_segment: int, lookback: int, horizon: int) -> int:

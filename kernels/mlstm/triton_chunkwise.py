@@ -273,9 +273,10 @@ def mlstm_chunkwise_triton(
         h = v.new_zeros(B, NH, 0, DV)
         return h, (initial_state if return_last_state else None)
     c0 = n0 = m0 = None
+    tensors = [q, k, v, i, f]
     if initial_state is not None:
         c0, n0, m0 = initial_state
-    tensors = (q, k, v, i, f) + ((c0, n0, m0) if c0 is not None else ())
+        tensors += [c0, n0, m0]
     save = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     h, c, n, m = _ChunkwiseTriton.apply(q, k, v, i, f, c0, n0, m0, chunk_size, eps, save)
     return h, (mLSTMState(c, n, m) if return_last_state else None)

@@ -161,7 +161,7 @@ class _SequenceTriton(torch.autograd.Function):
             draw = dx.permute(2, 1, 0, 3, 4).reshape(NH, S * B, 4 * DH)
             dr = sum_outer(h_prev, draw)  # [NH, DH, 4*DH]
             dr = dr.view(NH, DH, 4, DH)  # [NH, DH, 4*DH] -> [NH, DH, 4, DH]
-        grads = [dx.to(x_dtype), dr.to(r_dtype), db.to(b_dtype)]
+        grads: list[torch.Tensor | None] = [dx.to(x_dtype), dr.to(r_dtype), db.to(b_dtype)]
         grads += list(dinit.unbind(0)) if has_init else [None] * 4
         return (*grads, None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -56,7 +58,7 @@ class xLSTMBlockStack(nn.Module):
 
     def reset_parameters(self) -> None:
         for block in self.blocks:
-            block.reset_parameters()
+            cast(xLSTMBlock, block).reset_parameters()
         if isinstance(self.post_blocks_norm, LayerNorm):
             self.post_blocks_norm.reset_parameters()
 

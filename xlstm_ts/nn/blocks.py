@@ -14,7 +14,9 @@ from .slstm import sLSTMLayer
 class xLSTMBlock(nn.Module):
     """Pre-norm residual block around an mLSTM or sLSTM layer, with an optional gated FFN."""
 
-    def __init__(self, layer: nn.Module, embedding_dim: int, ffn: GatedFeedForward | None) -> None:
+    def __init__(
+        self, layer: mLSTMLayer | sLSTMLayer, embedding_dim: int, ffn: GatedFeedForward | None
+    ) -> None:
         super().__init__()
         self.xlstm_norm = LayerNorm(embedding_dim)
         self.xlstm = layer

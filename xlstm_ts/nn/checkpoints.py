@@ -70,7 +70,10 @@ def to_reference_state_dict(module: nn.Module, backend: str = "vanilla") -> dict
     out: dict[str, torch.Tensor] = {}
     for key, value in ours.items():
         prefix = next((p for p in prefixes if key.startswith(p)), None)
-        rest = key[len(prefix) :] if prefix is not None else None
+        if prefix is None:
+            out[key] = value
+            continue
+        rest = key[len(prefix) :]
         if rest == _CELL + "recurrent_kernel":
             NH, DH = value.shape[0], value.shape[1]
             if backend == "vanilla":

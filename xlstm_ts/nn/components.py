@@ -66,8 +66,9 @@ class MultiHeadLayerNorm(LayerNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         NH, DH = x.shape[-2:]
         y = F.layer_norm(x, (DH,), eps=self.eps)
-        if self.weight is not None:
-            y = y * self.scale.view(NH, DH)
+        scale = self.scale
+        if scale is not None:
+            y = y * scale.view(NH, DH)
         if self.bias is not None:
             y = y + self.bias.view(NH, DH)
         return y

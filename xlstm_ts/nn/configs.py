@@ -35,12 +35,11 @@ import math
 import typing
 from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from xlstm_ts.kernels import available_kernels
 
 T = TypeVar("T", bound="ConfigMixin")
-C = TypeVar("C")  # a config dataclass
 
 _BACKEND_ALIASES = {"cuda": "auto", "vanilla": "native"}
 #: Kernel forms each layer calls through the registry (``"<form>--<backend>"``): a backend is valid for
@@ -80,7 +79,7 @@ def check_backend(cell: str, backend: str, owner: str) -> None:
         raise ValueError(f"Unknown {owner} backend {backend!r}; expected one of {valid} ({aliases}).")
 
 
-def _derived_copy(config: C, **changes: Any) -> C:
+def _derived_copy(config: T, **changes: Any) -> T:
     """A deep copy of ``config`` with ``changes`` applied and its derived fields recomputed.
 
     ``config`` itself is left as it is (configs never mutate the objects passed to them).
@@ -91,10 +90,13 @@ def _derived_copy(config: C, **changes: Any) -> C:
 class ConfigMixin:
     """``to_dict`` / ``from_dict`` for nested config dataclasses, without dacite or omegaconf."""
 
+    # Set by @dataclass on every subclass; declared so that type checkers see the mixin as a dataclass.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
     def to_dict(self) -> dict[str, Any]:
         """Public fields as plain Python values (nested configs become dicts)."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        for f in dataclasses.fields(self):
             if f.name.startswith("_"):
                 continue
             value = getattr(self, f.name)
@@ -115,7 +117,7 @@ class ConfigMixin:
         if not isinstance(data, dict):
             raise TypeError(f"{cls.__name__}.from_dict expects a dict, got {type(data).__name__}.")
         hints = typing.get_type_hints(cls)
-        names = {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}  # type: ignore[arg-type]
+        names = {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
         unknown = sorted(k for k in data if not str(k).startswith("_") and k not in names)
         if unknown:
             raise TypeError(f"Unknown field(s) {unknown} for {cls.__name__}; valid fields: {sorted(names)}.")

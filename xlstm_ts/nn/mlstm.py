@@ -59,6 +59,7 @@ class mLSTMCell(nn.Module):
         i = self.igate(gate_in).transpose(1, 2)  # [B, S, NH] -> [B, NH, S]
         f = self.fgate(gate_in).transpose(1, 2)
         qh, kh, vh = (t.view(B, S, NH, -1).transpose(1, 2) for t in (q, k, v))  # [B, S, I] -> [B, NH, S, DH]
+        new_state: mLSTMState | None
         if S == 1 and return_state:
             h, new_state = mlstm_step(
                 qh[:, :, 0],
