@@ -144,9 +144,10 @@ def parse_future_covariates(
             f"{want} time steps; use the same kind."
         )
     tz = getattr(panel.index[0], "tz", None) if panel.n_series else None
-    if kind == "datetime" and str(time.tz) != str(tz):
+    time_tz = getattr(time, "tz", None)
+    if kind == "datetime" and str(time_tz) != str(tz):
         raise ColumnError(
-            f"The time column {cols.time_col!r} of X_future has time zone {time.tz}, but the history has "
+            f"The time column {cols.time_col!r} of X_future has time zone {time_tz}, but the history has "
             f"{tz}; convert it (e.g. .dt.tz_localize / .dt.tz_convert)."
         )
     values = np.column_stack([to_float(X_future[c], c, "future covariate") for c in names])
@@ -207,4 +208,5 @@ def _show(key: int, freq: str | None, time: pd.Index | np.ndarray) -> str:
     if freq is None:
         return str(key)
     stamp = pd.Timestamp(key, unit="ns", tz="UTC")
-    return str(stamp.tz_convert(time.tz) if time.tz is not None else stamp.tz_localize(None))
+    tz = getattr(time, "tz", None)
+    return str(stamp.tz_convert(tz) if tz is not None else stamp.tz_localize(None))

@@ -27,21 +27,22 @@ SCALING_METHODS = ("standard", "robust", "none")
 _Array = TypeVar("_Array", np.ndarray, torch.Tensor)
 
 
-#: A scale at or below this fraction of the level counts as zero: float64 differences of values of that
-#: level carry no more than a few significant digits of such a spread.
+#: A scale at or below this fraction of the data's magnitude counts as zero: float64 differences of values
+#: of that magnitude carry no more than a few significant digits of such a spread.
 RELATIVE_FLOOR = 1e-12
 
 
-def _floor(scale: np.ndarray, loc: np.ndarray) -> np.ndarray:
-    """Scales that are zero relative to the level become the level's magnitude (1 for a level of 0).
+def _floor(scale: np.ndarray, loc: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Scales that are zero relative to the data's magnitude ``size`` (its largest absolute value) become
+    that magnitude (1 for all-zero data).
 
     The rule is relative only, so it commutes with multiplying the data by a constant: the statistics of
-    ``c * y`` are ``c`` times those of ``y`` for every ``c != 0`` (an absolute floor would treat series of
-    tiny magnitude as constant).
+    ``c * y`` are ``c`` times those of ``y`` for every ``c > 0`` (an absolute floor would treat series of
+    tiny magnitude as constant).  ``loc`` is part of the magnitude too (it is for every method but "none").
     """
-    level = np.abs(loc)
-    fallback = np.where(level > 0, level, 1.0)
-    usable = np.isfinite(scale) & (scale > RELATIVE_FLOOR * level) & (scale > 0)
+    size = np.maximum(size, np.abs(loc))
+    fallback = np.where(size > 0, size, 1.0)
+    usable = np.isfinite(scale) & (scale > RELATIVE_FLOOR * size) & (scale > 0)
     return np.where(usable, scale, fallback)
 
 
@@ -54,7 +55,7 @@ class SeriesScaler:
         ``"standard"``: mean and population standard deviation.  ``"robust"``: median and interquartile
         range (falling back to the standard deviation where the IQR is 0, e.g. intermittent demand).
         ``"none"``: location 0, scale 1.  A scale that is (nearly) zero, e.g. of a constant series,
-        becomes the magnitude of the location (1 when that is 0 too), so transforming never divides by zero
+        becomes the magnitude of the series (1 when it is all zeros), so transforming never divides by zero
         and scaling the data by a constant scales the statistics by the same constant.
 
     Attributes
@@ -111,7 +112,7 @@ class SeriesScaler:
                 f"{sorted({a.shape for a in arrays})[:5]}."
             )
         width = arrays[0].shape[1:]
-        locs, scales = [], []
+        locs, scales, sizes = [], [], []
         for i, a in enumerate(arrays):
             if not np.isfinite(a).all():
                 raise ValueError(
@@ -120,9 +121,10 @@ class SeriesScaler:
             loc, scale = self._stats(a, width)
             locs.append(loc)
             scales.append(scale)
+            sizes.append(np.abs(a).max(axis=0) if len(a) and self.method != "none" else np.zeros(width))
         loc = np.stack(locs)
         self.loc_ = loc
-        self.scale_ = _floor(np.stack(scales), loc)
+        self.scale_ = _floor(np.stack(scales), loc, np.stack(sizes))
         return self
 
     def _stats(self, a: np.ndarray, width: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +165,7 @@ class SeriesScaler:
         return loc.astype(dtype), scale.astype(dtype)
 
     @staticmethod
-    def _as_array(x: Any) -> np.ndarray | torch.Tensor:
+    def _as_array(x: Any) -> Any:  # ndarray or Tensor, the caller's type
         return x if isinstance(x, torch.Tensor) else np.asarray(x)
 
     def transform(self, x: _Array, series: int | np.ndarray) -> _Array:
@@ -236,7 +238,7 @@ class CovariateScaler:
             self.loc_, self.scale_ = np.zeros(width), np.ones(width)
             return self
         loc = stacked.mean(axis=0)
-        self.loc_, self.scale_ = loc, _floor(stacked.std(axis=0), loc)
+        self.loc_, self.scale_ = loc, _floor(stacked.std(axis=0), loc, np.abs(stacked).max(axis=0))
         return self
 
     def transform(self, a: np.ndarray) -> np.ndarray:

@@ -282,7 +282,7 @@ def parse_panel(
                 else pd.RangeIndex(int(raw.time[0]), int(raw.time[0]) + (hi - lo), name=raw.time_name)
             )
         elif raw.kind == "datetime":
-            index.append(raw.time[lo:hi].rename(raw.time_name))
+            index.append(pd.DatetimeIndex(raw.time[lo:hi]).rename(raw.time_name))
         else:
             index.append(pd.RangeIndex(int(raw.time[lo]), int(raw.time[lo]) + (hi - lo), name=raw.time_name))
     split = [values[int(raw.bounds[i]) : int(raw.bounds[i + 1])] for i in range(n)]

@@ -301,7 +301,7 @@ class WindowDataset(Dataset):
         if static.ndim != 2 or static.shape[0] != n:
             raise ValueError(f"static must have shape [n_series={n}, K]; got {static.shape}.")
         self._static = torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32))  # [n, K]
-        known_rows = np.concatenate([np.arange(o, o + k) for o, k in zip(self._offsets[:-1], known)]) if n else []
+        known_rows: np.ndarray | list = np.concatenate([np.arange(o, o + k) for o, k in zip(self._offsets[:-1], known)]) if n else []
         _check_finite(self._target[torch.as_tensor(known_rows, dtype=torch.int64)], np.concatenate([[0], np.cumsum(known)]), "target")
         for name, t in (("future", self._future), ("past", self._past)):
             _check_finite(t, self._offsets, name)

@@ -133,14 +133,14 @@ class Param:
             return _valid_quantiles(value)
         if kind == "int_list":
             return _is_sequence(value) and all(
-                isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v >= (self.low or 0)
+                isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and int(v) >= (self.low or 0)
                 for v in value
             )
         if kind == "dict":
             return isinstance(value, dict)
         if kind == "threads":
             return value == "auto" or (
-                isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= 1
+                isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and int(value) >= 1
             )
         return True
 

@@ -16,6 +16,7 @@ one model serve series of different levels and trends.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
@@ -53,7 +54,7 @@ def stack_config(
         return xLSTMBlockStackConfig.from_dict(backbone.to_dict())
     mlstm = mLSTMBlockConfig(mlstm=mLSTMLayerConfig(num_heads=num_heads))
     slstm = sLSTMBlockConfig(slstm=sLSTMLayerConfig(num_heads=num_heads), feedforward=FeedForwardConfig())
-    common = dict(num_blocks=num_blocks, embedding_dim=embedding_dim, dropout=dropout)
+    common: dict[str, Any] = dict(num_blocks=num_blocks, embedding_dim=embedding_dim, dropout=dropout)
     try:
         if backbone == "mlstm":
             return xLSTMBlockStackConfig(mlstm_block=mlstm, **common)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -132,6 +132,8 @@ class xLSTMForecaster(BaseForecaster):
     """
 
     _parameter_constraints: ClassVar[dict[str, Param]] = XLSTM_CONSTRAINTS
+    network_: ForecastNetwork  # fitted attributes (set by fit or load)
+    backbone_config_: xLSTMBlockStackConfig
 
     def __init__(
         self,
@@ -260,7 +262,8 @@ class xLSTMForecaster(BaseForecaster):
             trainer_kwargs=dict(p["trainer_kwargs"] or {}), verbose=p["verbose"], label=type(self).__name__,
         )
         result = train(module, train_set, val_set, options)
-        self.network_, self.best_epoch_, self.n_epochs_ = result.network, result.best_epoch, result.n_epochs
+        self.network_ = cast(ForecastNetwork, result.network)
+        self.best_epoch_, self.n_epochs_ = result.best_epoch, result.n_epochs
         self.backbone_config_ = self._backbone_config(p)
 
     def _forecast_batch(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
