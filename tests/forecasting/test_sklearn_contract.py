@@ -1,13 +1,10 @@
-"""The scikit-learn estimator contract of ``xLSTMForecaster`` (ARCHITECTURE.md section 5).
+"""The scikit-learn estimator contract of ``xLSTMForecaster`` (docs/forecasting.md, "Hyperparameters").
 
-``sklearn.utils.estimator_checks.check_estimator`` is not run as a whole: almost all of its checks
-generate ``X`` as a 2-d numeric array and ``y`` as a 1-d array and call ``fit(X, y)`` /
-``predict(X)``, expecting one prediction per row of ``X``.  A forecaster takes a DataFrame/Series of
-time series (``y`` is ignored), and ``predict`` returns the ``horizon`` steps after each series, so
-those checks would only test the mismatch.  The individual checks that need no data (constructor,
-``get_params``/``set_params``, ``clone``, ``repr``, tags) are meaningful and run below; the data-dependent
-parts of the contract (``fit`` returns self, unfitted errors, pickling, ``predict`` leaves the fitted
-state alone) are tested directly with time-series input.
+``sklearn.utils.estimator_checks.check_estimator`` as a whole runs in ``test_contract.py`` (with its list
+of expected failures: the checks that fit numpy feature matrices).  Here, the individual checks that need
+no data (constructor, ``get_params``/``set_params``, ``clone``, ``repr``, tags) run on their own, and the
+data-dependent parts of the contract (``fit`` returns self, unfitted errors, pickling, ``predict`` leaves
+the fitted state alone) are tested directly with time-series input.
 """
 
 from __future__ import annotations
