@@ -28,6 +28,7 @@ def test_help(script):
     assert "usage:" in proc.stdout
 
 
+@pytest.mark.slow  # measured on the 2-core CPU: 70-98 s each
 @pytest.mark.parametrize(
     "script,working",
     [

@@ -29,7 +29,14 @@ def test_examples_exist():
     assert {"02_quickstart.py", "03_covariates.py", "04_quantiles.py", "05_save_load.py"} <= names
 
 
-@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+#: Scripts that take more than ~30 s on a 2-core CPU (measured: 01_backbone.py 70-111 s; the others 6-19 s).
+SLOW = {"01_backbone.py"}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW else []) for p in EXAMPLES],
+)
 def test_example_runs(script: Path, tmp_path: Path):
     env = dict(os.environ, XLSTM_TS_EXAMPLE_FAST="1", MPLBACKEND="Agg", TMPDIR=str(tmp_path))
     env.setdefault("OMP_NUM_THREADS", "1")
