@@ -9,8 +9,7 @@ them (use ``sklearn.base.clone`` or :func:`tiny` for a fresh estimator).
 
 Threads: the folder runs with ``torch.set_num_threads(1)`` (restored afterwards). These models are far
 too small to gain from intra-op parallelism, and on a 2-core machine shared with another busy process
-torch's OpenMP threads contend so badly that a tiny fit became ~60x slower (measured: one epoch of the
-default airline model took ~8 s with 2 threads next to a busy process, ~0.07 s with 1 thread).
+torch's OpenMP threads contend badly (docs/benchmarks.md, "CPU threads").
 """
 
 from __future__ import annotations
