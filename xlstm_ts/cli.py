@@ -567,7 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = {}
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, _on_signal)
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored (nohup, background job): keep it so
+                previous[signum] = signal.signal(signum, _on_signal)
     except ValueError:  # not the main thread: leave signals alone
         pass
     try:
