@@ -48,7 +48,10 @@ def main() -> None:
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = args.threads or sorted({1, cores})
-    print(f"# {time.strftime('%Y-%m-%d')} | {cores} usable cores | torch {torch.__version__}")
+    print(f"# {time.strftime('%Y-%m-%d')} | {cores} usable cores | torch {torch.__version__} | load average "
+          f"{os.getloadavg()[0]:.2f}")
+    # warm-up: the first fit of a process pays for imports and Lightning's start-up
+    xLSTMForecaster(horizon=3, lookback=6, max_epochs=1, verbose=False, device="cpu").fit(data(64, 1))
     for name, (params, length, n) in CONFIGS.items():
         frame = data(length, n)
         rows = []
@@ -63,8 +66,8 @@ def main() -> None:
             pred_s = time.perf_counter() - start
             rows.append((k, fit_s / (args.steps + 2) * 1e3, pred_s))
         work = est.work_per_window_ * est.params_["batch_size"]
-        print(f"{name}: {work:.2g} MACs/step, auto picks {auto_threads(work)} thread(s) for training, "
-              f"{auto_threads(est.work_per_window_ * 1024)} for prediction batches")
+        print(f"{name}: {work:.2g} MACs/step, auto picks {auto_threads(work) or 'torch default'} thread(s) for training, "
+              f"{auto_threads(est.work_per_window_ * 1024) or 'torch default'} for prediction batches of 1024")
         for k, step_ms, pred_s in rows:
             print(f"  threads {k}: {step_ms:8.1f} ms/step (fit incl. start-up)   backtest of up to 1024 windows "
                   f"{pred_s:6.2f} s")

@@ -314,7 +314,8 @@ def test_num_threads_is_used_and_restored(airline, monkeypatch):
     before = torch.get_num_threads()
     tiny(horizon=3, lookback=6, max_epochs=1, num_threads=2, trainer_kwargs={"callbacks": [Spy()]}).fit(airline)
     est = tiny(horizon=3, lookback=6, max_epochs=1, trainer_kwargs={"callbacks": [Spy()]}).fit(airline)
-    assert seen == [2, 1] and est.n_threads_ == 1  # "auto": one thread for a small model
+    assert seen == [2, 1]  # "auto": one thread for a small model
+    assert est.predict() is not None and torch.get_num_threads() == before
     assert torch.get_num_threads() == before
     with pytest.raises(InvalidParameterError, match=r"'num_threads' parameter .* 'auto' or an int"):
         tiny(num_threads=0).fit(airline)
@@ -324,7 +325,7 @@ def test_auto_threads_grow_with_the_work():
     from xlstm_ts.forecasting._training import SMALL_STEP_WORK, auto_threads
 
     assert auto_threads(SMALL_STEP_WORK / 10) == 1
-    assert auto_threads(SMALL_STEP_WORK * 10) >= 1
+    assert auto_threads(SMALL_STEP_WORK * 10) is None  # large work: torch's own setting
 
 
 # --------------------------------------------------------------------------------- 16. quiet output

@@ -199,8 +199,8 @@ class BaseForecaster(BaseEstimator):
         self.output_spec_ = OutputSpec(panel.layout, panel.freq, columns, self._output_quantiles(params), H,
                                        panel.target_name)
         self.work_per_window_ = float(self._work_per_window(params, lookback))
-        self.n_threads_ = self._threads(params.get("batch_size", max(1, len(train))))
-        with seeded(params["random_state"]), torch_threads(self.n_threads_):
+        threads = self._threads(params.get("batch_size", max(1, len(train))))
+        with seeded(params["random_state"]), torch_threads(threads):
             self._fit_model(train, val)
         self.context_ = {
             "target": np.stack([t[-lookback:] for t in panel.target]),
@@ -219,9 +219,9 @@ class BaseForecaster(BaseEstimator):
         """Multiply-adds to forecast one window (for ``num_threads="auto"``); override for heavier models."""
         return float(lookback * params["horizon"])
 
-    def _threads(self, windows_per_step: int) -> int:
+    def _threads(self, windows_per_step: int) -> int | None:
         """CPU threads for steps of ``windows_per_step`` windows: ``num_threads``, or with ``"auto"`` one
-        thread for small work and the available cores for large work (:func:`auto_threads`)."""
+        thread for small work and torch's own setting (None) for large work (:func:`auto_threads`)."""
         n = self.params_["num_threads"]
         return auto_threads(self.work_per_window_ * windows_per_step) if n == "auto" else int(n)
 
@@ -400,7 +400,6 @@ class BaseForecaster(BaseEstimator):
                 "last_time_": _encode_times(self.last_time_),
                 "scaler_": scaler_json,
                 "quantiles": list(self.output_spec_.quantiles),
-                "n_threads_": self.n_threads_,
                 "work_per_window_": self.work_per_window_,
             },
             "model": model_config,
@@ -485,7 +484,6 @@ class BaseForecaster(BaseEstimator):
         self.lookback_, self.freq_, self.layout_, self.ids_ = lookback, freq, layout, list(ids)
         self.n_series_, self.target_name_, self.scaler_ = n, layout_name, scaler
         self.output_spec_ = OutputSpec(layout, freq, cols, quantiles, params["horizon"], layout_name)
-        self.n_threads_ = int(fitted["n_threads_"])
         self.work_per_window_ = float(fitted["work_per_window_"])
         self.context_ = context
         self.last_time_ = last_time

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import torch
 #: Below this many multiply-adds per step (about parameters x windows x tokens), one CPU thread is about
 #: as fast as several and does not collapse when the machine is shared (docs/forecasting.md, "CPU
 #: threads"): small models gain nothing from intra-op parallelism.
-SMALL_STEP_WORK = 2e9
+SMALL_STEP_WORK = 1e8
 
 
 @dataclass
@@ -67,21 +66,18 @@ def seeded(seed: int | None):
             random.setstate(py_state)
 
 
-def auto_threads(step_work: float) -> int:
-    """Intra-op CPU threads for steps of ``step_work`` multiply-adds: 1 for small work, else half the usable
-    logical cores (about the physical ones; at most 8) -- so 1 on a 2-core machine, where a second thread
-    measured slower at every size once another process was busy (docs/benchmarks.md, "CPU threads")."""
-    if step_work < SMALL_STEP_WORK:
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores // 2))
+def auto_threads(step_work: float) -> int | None:
+    """Intra-op CPU threads for steps of ``step_work`` multiply-adds: 1 for small work, else None (keep
+    torch's setting, by default one thread per physical core).  Small models gain nothing from more
+    threads and lose badly when the machine is shared (docs/benchmarks.md, "CPU threads")."""
+    return 1 if step_work < SMALL_STEP_WORK else None
 
 
 @contextlib.contextmanager
-def torch_threads(n: int):
-    """``torch.set_num_threads(n)`` inside the block, the caller's setting restored after."""
+def torch_threads(n: int | None):
+    """``torch.set_num_threads(n)`` inside the block (None: leave it), the caller's setting restored after."""
     before = torch.get_num_threads()
-    if n != before:
+    if n is not None and n != before:
         torch.set_num_threads(n)
     try:
         yield
