@@ -1,21 +1,57 @@
 """xlstm-ts: xLSTM time-series forecasting with a scikit-learn-style API.
 
-The estimator is :class:`xLSTMForecaster`; the backbone lives in :mod:`xlstm_ts.nn` and its kernels in :mod:`xlstm_ts.kernels`.
+The estimator is :class:`xLSTMForecaster`; the backbone lives in :mod:`xlstm_ts.nn` and its kernels in
+:mod:`xlstm_ts.kernels`.  The names below are imported on first use (PEP 562), so ``import xlstm_ts`` -- and
+the ``xlstm-ts --help`` command -- does not load torch, pandas or Lightning until something needs them.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .forecasting import xLSTMForecaster
-from .nn import (
-    FeedForwardConfig,
-    mLSTMBlockConfig,
-    mLSTMLayerConfig,
-    sLSTMBlockConfig,
-    sLSTMLayerConfig,
-    xLSTMBlockStack,
-    xLSTMBlockStackConfig,
-    xLSTMLMModel,
-    xLSTMLMModelConfig,
-)
+
+#: Public name -> the submodule that defines it.
+_LAZY = {
+    "xLSTMForecaster": "forecasting",
+    "FeedForwardConfig": "nn",
+    "mLSTMBlockConfig": "nn",
+    "mLSTMLayerConfig": "nn",
+    "sLSTMBlockConfig": "nn",
+    "sLSTMLayerConfig": "nn",
+    "xLSTMBlockStack": "nn",
+    "xLSTMBlockStackConfig": "nn",
+    "xLSTMLMModel": "nn",
+    "xLSTMLMModelConfig": "nn",
+}
+
+if TYPE_CHECKING:
+    from .forecasting import xLSTMForecaster
+    from .nn import (
+        FeedForwardConfig,
+        mLSTMBlockConfig,
+        mLSTMLayerConfig,
+        sLSTMBlockConfig,
+        sLSTMLayerConfig,
+        xLSTMBlockStack,
+        xLSTMBlockStackConfig,
+        xLSTMLMModel,
+        xLSTMLMModelConfig,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "xLSTMForecaster",

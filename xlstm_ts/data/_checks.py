@@ -163,6 +163,14 @@ def _step_hint(index: pd.DatetimeIndex) -> str:
     if step <= pd.Timedelta(0):
         return ""
     day = pd.Timedelta(days=1)
+    if step >= pd.Timedelta(days=28):  # month-like steps vary in days: try the calendar grids
+        for alias in ("MS", "ME", "QS", "QE", "YS", "YE"):
+            try:
+                grid = pd.date_range(index[0], index[-1], freq=alias)
+            except ValueError:  # pragma: no cover - pandas without the alias
+                continue
+            if len(grid) and index.isin(grid).all():
+                return f" Its timestamps lie on the {alias!r} grid with gaps; if that is the frequency, pass freq={alias!r}."
     alias = to_offset(f"{step // day}D" if step % day == pd.Timedelta(0) else step).freqstr
     return f" Its most common step is {step}; if that is the frequency, pass freq={alias!r}."
 

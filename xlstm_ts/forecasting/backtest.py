@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.errors import SeriesTooShortError
 from ..data.validation import ColumnSpec, PanelData
 from ._constraints import Param
 from .output import quantile_label
@@ -85,7 +86,7 @@ def backtest_cutoffs(lengths: list[int], horizon: int, n_windows: int, step: int
     backs = (n_windows - 1 - np.arange(n_windows)) * step
     cuts = [T - horizon - backs for T in lengths]
     if min(int(c.min()) for c in cuts) < 1:
-        raise ValueError(
+        raise SeriesTooShortError(
             f"{n_windows} windows with step {step} and horizon {horizon} need series longer than "
             f"{horizon + (n_windows - 1) * step} steps; the shortest has {min(lengths)}."
         )
