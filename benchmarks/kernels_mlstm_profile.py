@@ -79,7 +79,11 @@ def main() -> None:
                 for name, per, count in rows[:14]:
                     print(f"{per:8.3f} ms  {count:3d}x  {name[:90]}")
             else:
-                ours = " ".join(f"{n.replace('mlstm_', '').replace('_kernel', '')}={t:.3f}" for n, t, _ in rows if "mlstm" in n)
+                ours = " ".join(
+                    f"{n.replace('mlstm_', '').replace('_kernel', '')}={t:.3f}"
+                    for n, t, _ in rows
+                    if "mlstm" in n
+                )
                 print(f"{SHAPES[idx]} {json.dumps(config)}: total {total:.3f} ms | {ours}", flush=True)
 
 

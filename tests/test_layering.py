@@ -240,7 +240,9 @@ def test_module_names_follow_the_package_dir_mapping():
 
 def test_layering_rules_hold_for_every_source_file():
     failures = find_violations()
-    assert not failures, "layering rules broken (docs/index.md, 'Package layout'):\n  " + "\n  ".join(failures)
+    assert not failures, "layering rules broken (docs/index.md, 'Package layout'):\n  " + "\n  ".join(
+        failures
+    )
 
 
 # ----------------------------------------------------------------- self-check: the checker catches breakage
@@ -410,7 +412,11 @@ def private_accesses(source: str) -> list[str]:
         owner = node.value
         if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
             continue
-        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id in ("super", "cls"):
+        if (
+            isinstance(owner, ast.Call)
+            and isinstance(owner.func, ast.Name)
+            and owner.func.id in ("super", "cls")
+        ):
             continue  # super()._x, and cls()._x on a fresh instance of the class itself
         found.append(f"line {node.lineno}: `{ast.unparse(node)}`")
     return found
@@ -421,9 +427,11 @@ def test_estimator_modules_do_not_read_other_objects_private_attributes():
     for path in source_files():
         module, _ = module_name(path)
         if any(_within(module, root) for root in PRIVATE_ACCESS_ROOTS):
-            failures += [f"{path.relative_to(REPO).as_posix()}: {p}" for p in private_accesses(path.read_text())]
-    assert not failures, "private attributes of other objects read (use the documented protocol):\n  " + "\n  ".join(
-        failures
+            failures += [
+                f"{path.relative_to(REPO).as_posix()}: {p}" for p in private_accesses(path.read_text())
+            ]
+    assert not failures, (
+        "private attributes of other objects read (use the documented protocol):\n  " + "\n  ".join(failures)
     )
 
 

@@ -119,7 +119,9 @@ class _ChunkwiseTriton(torch.autograd.Function):
             L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, num_warps=cfg["warps_O"],
         )  # fmt: skip
         if save:
-            ctx.save_for_backward(qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f)
+            ctx.save_for_backward(
+                qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f
+            )
             ctx.meta = (B, NH, S, DK, DV, NC, cfg, eps, has_init, q.dtype, i.dtype)
         return (
             h.view(B, NH, S, DV),  # [BH, S, DV] -> [B, NH, S, DV]

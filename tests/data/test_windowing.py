@@ -80,13 +80,29 @@ def test_windows_at_cutoffs_for_prediction():
     target, future, past, static = make_series([6, 4])
     future_next = [np.full((3, 2), 7.0), np.full((3, 2), 8.0)]
     cuts = [np.array([6]), np.array([4])]
-    ds = WindowDataset.at_cutoffs(target, future, past, static, 4, 3, cuts, loc=np.zeros((2, 1)),
-                                  scale=np.ones((2, 1)), future_next=future_next)
+    ds = WindowDataset.at_cutoffs(
+        target,
+        future,
+        past,
+        static,
+        4,
+        3,
+        cuts,
+        loc=np.zeros((2, 1)),
+        scale=np.ones((2, 1)),
+        future_next=future_next,
+    )
     out = ds[[0, 1]]
     assert not ds.has_target and "y" not in out
     assert {k: tuple(v.shape) for k, v in out.items()} == {
-        "x": (2, 4), "past": (2, 4, 1), "future": (2, 7, 2), "static": (2, 3), "series": (2,), "start": (2,),
-        "loc": (2,), "scale": (2,),
+        "x": (2, 4),
+        "past": (2, 4, 1),
+        "future": (2, 7, 2),
+        "static": (2, 3),
+        "series": (2,),
+        "start": (2,),
+        "loc": (2,),
+        "scale": (2,),
     }
     assert out["x"][0].tolist() == [2.0, 3.0, 4.0, 5.0] and out["start"].tolist() == [2, 0]
     assert out["future"][1, :4, 0].tolist() == [1000.0, 1001.0, 1002.0, 1003.0]
@@ -96,8 +112,9 @@ def test_windows_at_cutoffs_for_prediction():
     assert set(batch) - {"y"} == set(out)
     assert all(batch[k].shape[1:] == out[k].shape[1:] for k in out)
     with pytest.raises(SeriesTooShortError, match=r"lookback=5.*series 'b' has 4"):
-        WindowDataset.at_cutoffs(target, None, None, None, 5, 1, cuts, loc=np.zeros((2, 1)), scale=np.ones((2, 1)),
-                                 ids=["a", "b"])
+        WindowDataset.at_cutoffs(
+            target, None, None, None, 5, 1, cuts, loc=np.zeros((2, 1)), scale=np.ones((2, 1)), ids=["a", "b"]
+        )
 
 
 def test_training_windows_equal_windows_at_their_cutoffs():
@@ -108,8 +125,17 @@ def test_training_windows_equal_windows_at_their_cutoffs():
     cuts = [train.starts[train.series == i] + 3 for i in range(2)]
     n_win = min(len(c) for c in cuts)
     cuts = [c[:n_win] for c in cuts]
-    at = WindowDataset.at_cutoffs(target, future, past, static, 3, 2, cuts, loc=np.repeat(loc[:, None], n_win, 1),
-                                  scale=np.repeat(scale[:, None], n_win, 1))
+    at = WindowDataset.at_cutoffs(
+        target,
+        future,
+        past,
+        static,
+        3,
+        2,
+        cuts,
+        loc=np.repeat(loc[:, None], n_win, 1),
+        scale=np.repeat(scale[:, None], n_win, 1),
+    )
     keep = np.concatenate([np.flatnonzero(train.series == i)[:n_win] for i in range(2)])
     a, b = train[keep], at[np.arange(len(at))]
     assert at.has_target

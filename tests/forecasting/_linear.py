@@ -20,12 +20,31 @@ from xlstm_ts.forecasting.persistence import ModelFileError
 class LinearForecaster(BaseForecaster):
     """``y[t+h] - x[-1] = w_h . (x - x[-1]) + b_h`` per horizon step, fitted by ridge regression."""
 
-    _parameter_constraints: ClassVar[dict[str, Param]] = {**BASE_CONSTRAINTS, "alpha": Param("float", low=0.0)}
+    _parameter_constraints: ClassVar[dict[str, Param]] = {
+        **BASE_CONSTRAINTS,
+        "alpha": Param("float", low=0.0),
+    }
 
-    def __init__(self, *, horizon=12, lookback=None, alpha=1e-3, scaler="standard", validation_size=0.0,
-                 id_col="unique_id", time_col="ds", target_col="y", future_covariates=(), past_covariates=(),
-                 static_covariates=(), freq=None, fill_method=None, random_state=0, num_threads="auto",
-                 verbose=False):
+    def __init__(
+        self,
+        *,
+        horizon=12,
+        lookback=None,
+        alpha=1e-3,
+        scaler="standard",
+        validation_size=0.0,
+        id_col="unique_id",
+        time_col="ds",
+        target_col="y",
+        future_covariates=(),
+        past_covariates=(),
+        static_covariates=(),
+        freq=None,
+        fill_method=None,
+        random_state=0,
+        num_threads="auto",
+        verbose=False,
+    ):
         self.horizon = horizon
         self.lookback = lookback
         self.alpha = alpha
@@ -65,6 +84,8 @@ class LinearForecaster(BaseForecaster):
     def _restore_model(self, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         coef = tensors["coef"].numpy()
         if coef.shape != (self.lookback_ + 1, self.params_["horizon"]):
-            raise ModelFileError(f"coef has shape {coef.shape}; lookback and horizon need "
-                                 f"{(self.lookback_ + 1, self.params_['horizon'])}.")
+            raise ModelFileError(
+                f"coef has shape {coef.shape}; lookback and horizon need "
+                f"{(self.lookback_ + 1, self.params_['horizon'])}."
+            )
         self.coef_ = coef

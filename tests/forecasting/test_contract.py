@@ -38,15 +38,36 @@ NUMPY_INPUT = (
 EXPECTED_FAILURES = {
     name: NUMPY_INPUT
     for name in (
-        "check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self", "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_complex_data", "check_dtype_object",
-        "check_estimators_empty_data_messages", "check_pipeline_consistency", "check_estimators_nan_inf",
-        "check_estimator_sparse_tag", "check_estimator_sparse_array", "check_estimator_sparse_matrix",
-        "check_estimators_pickle", "check_f_contiguous_array_estimator", "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
-        "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in", "check_fit1d",
-        "check_fit2d_predict1d", "check_transformer_data_not_an_array", "check_transformer_general",
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_complex_data",
+        "check_dtype_object",
+        "check_estimators_empty_data_messages",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimator_sparse_tag",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit1d",
+        "check_fit2d_predict1d",
+        "check_transformer_data_not_an_array",
+        "check_transformer_general",
     )
 }
 
@@ -65,8 +86,13 @@ def test_check_estimator_runs_with_only_the_expected_failures(name):
     failed = {r["check_name"] for r in results if r["status"] == "failed"}
     passed = {r["check_name"] for r in results if r["status"] == "passed"}
     assert failed <= set(EXPECTED_FAILURES), f"unexpected failures: {sorted(failed - set(EXPECTED_FAILURES))}"
-    assert {"check_estimators_unfitted", "check_get_params_invariance", "check_set_params",
-            "check_no_attributes_set_in_init", "check_parameters_default_constructible"} <= passed
+    assert {
+        "check_estimators_unfitted",
+        "check_get_params_invariance",
+        "check_set_params",
+        "check_no_attributes_set_in_init",
+        "check_parameters_default_constructible",
+    } <= passed
     # the reason shared by every expected failure: numpy feature matrices are refused, by type
     with pytest.raises(TypeError, match="Expected a pandas DataFrame"):
         clone(est).fit(np.zeros((20, 3)))
@@ -93,7 +119,9 @@ def test_predict_in_every_layout(make, layout, airline):
         assert ((first - last) == pd.Timedelta("1h")).all()
     else:
         assert list(out.columns) == list(data.columns) and out.index[0] == data.index[-1] + pd.Timedelta("1h")
-    assert np.isfinite(np.asarray(out.select_dtypes("number") if isinstance(out, pd.DataFrame) else out)).all()
+    assert np.isfinite(
+        np.asarray(out.select_dtypes("number") if isinstance(out, pd.DataFrame) else out)
+    ).all()
 
 
 def test_predict_does_not_change_fitted_state(make, airline):
@@ -136,7 +164,12 @@ def test_backtest_last_window_equals_predict_on_the_history(make, airline):
 
 def test_unfitted_use_and_clone(make, airline, tmp_path):
     est = make(horizon=3, lookback=6)
-    for call in (est.predict, lambda: est.save(tmp_path), lambda: est.backtest(airline, n_windows=1), est.plot):
+    for call in (
+        est.predict,
+        lambda: est.save(tmp_path),
+        lambda: est.backtest(airline, n_windows=1),
+        est.plot,
+    ):
         with pytest.raises(NotFittedError):
             call()
     fitted = est.fit(airline)
@@ -146,7 +179,9 @@ def test_unfitted_use_and_clone(make, airline, tmp_path):
 
 def test_invalid_parameter_names_the_class(make, airline):
     est = make(horizon=0)
-    with pytest.raises(InvalidParameterError, match=rf"The 'horizon' parameter of {type(est).__name__} must be"):
+    with pytest.raises(
+        InvalidParameterError, match=rf"The 'horizon' parameter of {type(est).__name__} must be"
+    ):
         est.fit(airline)
 
 

@@ -41,8 +41,13 @@ def test_two_process_ddp_on_the_cpu(tmp_path):
     script = tmp_path / "ddp_fit.py"
     script.write_text(SCRIPT)
     out = tmp_path / "report.json"
-    run = subprocess.run([sys.executable, str(script), str(tmp_path / "model"), str(out)], capture_output=True,
-                         text=True, timeout=600, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "model"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(out.read_text())
     loaded = xLSTMForecaster.load(tmp_path / "model")

@@ -58,8 +58,17 @@ def _saver(path: str, seed: int, n: int) -> None:
     from xlstm_ts.datasets import load_airline
 
     y = load_airline()
-    est = xLSTMForecaster(horizon=3 + seed, lookback=6, embedding_dim=8, num_blocks=1, num_heads=2, max_epochs=1,
-                          verbose=False, device="cpu", random_state=seed).fit(y)
+    est = xLSTMForecaster(
+        horizon=3 + seed,
+        lookback=6,
+        embedding_dim=8,
+        num_blocks=1,
+        num_heads=2,
+        max_epochs=1,
+        verbose=False,
+        device="cpu",
+        random_state=seed,
+    ).fit(y)
     for _ in range(n):
         est.save(path)
 
@@ -108,15 +117,26 @@ def test_model_saved_by_an_older_version_fails_clearly(series_model, tmp_path):
     from safetensors.torch import save_file
 
     (tmp_path / "config.json").write_text(json.dumps({"format_version": 1, "xlstm_ts_version": "0.1.0"}))
-    save_file({"network.w": torch.zeros(2)}, str(tmp_path / "model.safetensors"), metadata={"format": "xlstm_ts"})
-    with pytest.raises(ModelFileError, match=r"saved by an older version of xlstm_ts \(xlstm_ts 0\.1\.0, format version 1\)"):
+    save_file(
+        {"network.w": torch.zeros(2)}, str(tmp_path / "model.safetensors"), metadata={"format": "xlstm_ts"}
+    )
+    with pytest.raises(
+        ModelFileError, match=r"saved by an older version of xlstm_ts \(xlstm_ts 0\.1\.0, format version 1\)"
+    ):
         xLSTMForecaster.load(tmp_path)
 
 
 # --------------------------------------------------------------------------- 3. numpy hyperparameters
 def test_numpy_scalar_hyperparameters_are_normalised_and_saved(airline, tmp_path):
-    est = tiny(horizon=np.int64(3), lookback=np.int32(6), learning_rate=np.float32(3e-3), dropout=np.float64(0.0),
-               max_epochs=np.int64(1), quantiles=np.array([0.1, 0.5, 0.9]), loss="quantile").fit(airline)
+    est = tiny(
+        horizon=np.int64(3),
+        lookback=np.int32(6),
+        learning_rate=np.float32(3e-3),
+        dropout=np.float64(0.0),
+        max_epochs=np.int64(1),
+        quantiles=np.array([0.1, 0.5, 0.9]),
+        loss="quantile",
+    ).fit(airline)
     assert type(est.params_["horizon"]) is int and type(est.params_["learning_rate"]) is float
     assert est.params_["quantiles"] == (0.1, 0.5, 0.9)
     est.save(tmp_path)
@@ -193,11 +213,15 @@ def test_an_edited_frequency_is_detected(series_model, tmp_path):
 
 # ------------------------------------------------------------------------------------- 6. tuple ids
 def test_tuple_series_ids_are_refused_at_fit():
-    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 2)),
-                        index=pd.date_range("2024-01-01", periods=40, freq="h"),
-                        columns=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)]))
+    wide = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(40, 2)),
+        index=pd.date_range("2024-01-01", periods=40, freq="h"),
+        columns=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)]),
+    )
     est = tiny(horizon=3, lookback=6, max_epochs=1)
-    with pytest.raises(ColumnError, match=r"Series ids must be strings or integers; got \('a', 1\).*join the levels"):
+    with pytest.raises(
+        ColumnError, match=r"Series ids must be strings or integers; got \('a', 1\).*join the levels"
+    ):
         est.fit(wide)
     assert not hasattr(est, "params_")
 
@@ -206,7 +230,10 @@ def test_tuple_series_ids_are_refused_at_fit():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        (dict(n_windows=1.5), r"'n_windows' parameter of xLSTMForecaster\.backtest must be an int in the range \[1, inf\)\. Got 1\.5"),
+        (
+            dict(n_windows=1.5),
+            r"'n_windows' parameter of xLSTMForecaster\.backtest must be an int in the range \[1, inf\)\. Got 1\.5",
+        ),
         (dict(step=2.5), r"'step' parameter of xLSTMForecaster\.backtest .* Got 2\.5"),
         (dict(season_length=-3), r"'season_length' parameter .* Got -3"),
         (dict(season_length=0), r"'season_length' parameter .* Got 0"),
@@ -219,7 +246,10 @@ def test_backtest_arguments_are_validated(kwargs, match, series_model, airline):
 
 
 def test_quantiles_given_as_a_string_get_the_template_message(airline):
-    with pytest.raises(InvalidParameterError, match=r"The 'quantiles' parameter of xLSTMForecaster must be .*Got '0\.5' instead"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'quantiles' parameter of xLSTMForecaster must be .*Got '0\.5' instead",
+    ):
         tiny(loss="quantile", quantiles="0.5").fit(airline)
 
 
@@ -244,7 +274,9 @@ def test_forecasts_of_scaled_data_are_scaled_forecasts(exponent, equivariance_ba
 @pytest.mark.parametrize("instance_norm", [True, False])
 def test_a_large_offset_does_not_collapse_the_forecast(instance_norm, airline):
     y = airline.iloc[:60]
-    params = dict(horizon=4, lookback=8, max_epochs=1, trainer_kwargs={"max_steps": 3}, instance_norm=instance_norm)
+    params = dict(
+        horizon=4, lookback=8, max_epochs=1, trainer_kwargs={"max_steps": 3}, instance_norm=instance_norm
+    )
     base = tiny(**params).fit(y).predict().to_numpy()
     shifted = tiny(**params).fit(y + 1e12).predict().to_numpy() - 1e12
     assert np.ptp(shifted) > 0  # not a constant
@@ -265,7 +297,9 @@ def test_save_with_a_callback_in_trainer_kwargs(airline, tmp_path):
     class Noop(L.Callback):
         pass
 
-    est = tiny(horizon=3, lookback=6, max_epochs=1, trainer_kwargs={"callbacks": [Noop()], "max_steps": 5}).fit(airline)
+    est = tiny(
+        horizon=3, lookback=6, max_epochs=1, trainer_kwargs={"callbacks": [Noop()], "max_steps": 5}
+    ).fit(airline)
     with pytest.warns(UserWarning, match=r"trainer_kwargs entries \['callbacks'\] .* not saved"):
         est.save(tmp_path / "m")
     loaded = xLSTMForecaster.load(tmp_path / "m")
@@ -287,17 +321,30 @@ def test_a_failed_save_leaves_no_directory(series_model, tmp_path, monkeypatch):
 
 # ------------------------------------------------------------- 12. max_steps shorter than an epoch
 def test_max_steps_shorter_than_an_epoch_with_validation(airline):
-    est = tiny(horizon=3, lookback=6, validation_size=0.2, batch_size=8, trainer_kwargs={"max_steps": 2}).fit(airline)
+    est = tiny(horizon=3, lookback=6, validation_size=0.2, batch_size=8, trainer_kwargs={"max_steps": 2}).fit(
+        airline
+    )
     assert np.isfinite(est.predict().to_numpy()).all()
 
 
 # ------------------------------------------------------------------------ 13. non-crossing quantiles
 def test_quantiles_never_cross(airline, long_df):
-    est = tiny(horizon=6, lookback=12, loss="quantile", quantiles=(0.05, 0.1, 0.5, 0.9, 0.95), max_epochs=1,
-               trainer_kwargs={"max_steps": 1}, learning_rate=0.5).fit(airline)
+    est = tiny(
+        horizon=6,
+        lookback=12,
+        loss="quantile",
+        quantiles=(0.05, 0.1, 0.5, 0.9, 0.95),
+        max_epochs=1,
+        trainer_kwargs={"max_steps": 1},
+        learning_rate=0.5,
+    ).fit(airline)
     out = est.predict()[["q0.05", "q0.1", "q0.5", "q0.9", "q0.95"]].to_numpy()
     assert (np.diff(out, axis=1) >= 0).all()
-    bt = est.backtest(airline, n_windows=3).forecasts[["y_q0.05", "y_q0.1", "y_q0.5", "y_q0.9", "y_q0.95"]].to_numpy()
+    bt = (
+        est.backtest(airline, n_windows=3)
+        .forecasts[["y_q0.05", "y_q0.1", "y_q0.5", "y_q0.9", "y_q0.95"]]
+        .to_numpy()
+    )
     assert (np.diff(bt, axis=1) >= 0).all()
 
 
@@ -312,7 +359,9 @@ def test_num_threads_is_used_and_restored(airline, monkeypatch):
             seen.append(torch.get_num_threads())
 
     before = torch.get_num_threads()
-    tiny(horizon=3, lookback=6, max_epochs=1, num_threads=2, trainer_kwargs={"callbacks": [Spy()]}).fit(airline)
+    tiny(horizon=3, lookback=6, max_epochs=1, num_threads=2, trainer_kwargs={"callbacks": [Spy()]}).fit(
+        airline
+    )
     est = tiny(horizon=3, lookback=6, max_epochs=1, trainer_kwargs={"callbacks": [Spy()]}).fit(airline)
     assert seen == [2, 1]  # "auto": one thread for a small model
     assert est.predict() is not None and torch.get_num_threads() == before

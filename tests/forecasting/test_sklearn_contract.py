@@ -208,7 +208,11 @@ INVALID = [
     ("num_heads", 0, r"'num_heads' parameter .* Got 0 instead"),
     ("dropout", 1.0, r"'dropout' parameter .* a float in the range \[0\.0, 1\.0\)\. Got 1\.0 instead"),
     ("dropout", -0.1, r"'dropout' parameter .* Got -0\.1 instead"),
-    ("loss", "rmse", r"'loss' parameter of xLSTMForecaster must be a str among \{'huber', 'mae', 'mse', 'quantile'\}\. Got 'rmse' instead"),
+    (
+        "loss",
+        "rmse",
+        r"'loss' parameter of xLSTMForecaster must be a str among \{'huber', 'mae', 'mse', 'quantile'\}\. Got 'rmse' instead",
+    ),
     ("scaler", "minmax", r"'scaler' parameter .* Got 'minmax' instead"),
     ("learning_rate", 0.0, r"'learning_rate' parameter .* Got 0\.0 instead"),
     ("learning_rate", "fast", r"'learning_rate' parameter .* Got 'fast' instead"),

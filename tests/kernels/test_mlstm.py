@@ -45,7 +45,9 @@ def _loss(h, state, seed=1):
     g = torch.Generator().manual_seed(seed)
     total = (h.double() * torch.randn(h.shape, generator=g, dtype=torch.float64).to(h.device)).sum()
     for t in state:
-        total = total + (t.double() * torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.device)).sum()
+        total = (
+            total + (t.double() * torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.device)).sum()
+        )
     return total
 
 

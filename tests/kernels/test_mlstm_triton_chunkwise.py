@@ -32,7 +32,9 @@ def assert_close_rel(a: torch.Tensor, b: torch.Tensor, rel: float, what: str) ->
     assert torch.isfinite(a).all(), f"{what}: non-finite values"
     err = (a - b).norm() / b.norm().clamp_min(1e-30)
     worst = (a - b).abs().max() / b.abs().max().clamp_min(1e-30)
-    assert err < rel and worst < 10 * rel, f"{what}: relative error {err:.2e}, worst {worst:.2e} (bound {rel:g})"
+    assert err < rel and worst < 10 * rel, (
+        f"{what}: relative error {err:.2e}, worst {worst:.2e} (bound {rel:g})"
+    )
 
 
 def _to(tensors, dtype):
@@ -165,13 +167,23 @@ def test_rejects_what_it_cannot_run():
 
 def test_registry_picks_triton_on_cuda_only_for_shapes_it_takes():
     small, wide = torch.zeros(1, 1, 2, 64), torch.zeros(1, 1, 2, 300)
-    assert get_kernel("mlstm", "chunkwise--auto", "cpu", torch.float32, inputs=(small, small)).backend == "native"
+    assert (
+        get_kernel("mlstm", "chunkwise--auto", "cpu", torch.float32, inputs=(small, small)).backend
+        == "native"
+    )
     # capability checks only (nothing runs): on a CUDA device Triton wins unless the head dims are too big
     cuda = torch.device("cuda")
-    assert get_kernel("mlstm", "chunkwise--auto", cuda, torch.bfloat16, inputs=(small, small)).backend == "triton"
-    assert get_kernel("mlstm", "chunkwise--auto", cuda, torch.bfloat16, inputs=(wide, small)).backend == "native"
+    assert (
+        get_kernel("mlstm", "chunkwise--auto", cuda, torch.bfloat16, inputs=(small, small)).backend
+        == "triton"
+    )
+    assert (
+        get_kernel("mlstm", "chunkwise--auto", cuda, torch.bfloat16, inputs=(wide, small)).backend == "native"
+    )
     assert get_kernel("mlstm", "step--auto", cuda, torch.float16, inputs=(small, small)).backend == "triton"
-    assert get_kernel("mlstm", "chunkwise--auto", cuda, torch.float64, inputs=(small, small)).backend == "native"
+    assert (
+        get_kernel("mlstm", "chunkwise--auto", cuda, torch.float64, inputs=(small, small)).backend == "native"
+    )
     with pytest.raises(ValueError, match="does not take inputs of shapes"):
         get_kernel("mlstm", "chunkwise--triton", cuda, torch.float32, inputs=(wide, small))
     with pytest.raises(ValueError, match="cannot run on device=cpu"):

@@ -326,5 +326,11 @@ def test_auto_routes_by_head_dim():
     for DH, want in [(64, "triton"), (128, "triton"), (256, "triton"), (257, "native")]:
         for dtype in (torch.float32, torch.bfloat16):
             x = torch.zeros(1, 2, 1, 4, DH, dtype=dtype)
-            assert get_kernel("slstm", "sequence--auto", cuda, dtype, inputs=(x,)).backend == want, (DH, dtype)
-            assert get_kernel("slstm", "step--auto", cuda, dtype, inputs=(x[:, 0],)).backend == want, (DH, dtype)
+            assert get_kernel("slstm", "sequence--auto", cuda, dtype, inputs=(x,)).backend == want, (
+                DH,
+                dtype,
+            )
+            assert get_kernel("slstm", "step--auto", cuda, dtype, inputs=(x[:, 0],)).backend == want, (
+                DH,
+                dtype,
+            )

@@ -190,7 +190,13 @@ class WindowDataset(Dataset):
             raise ValueError(f"end_range needs one (lo, hi) pair per series ({n}); got {len(end_range)}.")
         lengths = self._known.tolist()
         starts = [
-            window_starts(lengths[i], self.lookback, self.horizon, self.stride, None if end_range is None else end_range[i])
+            window_starts(
+                lengths[i],
+                self.lookback,
+                self.horizon,
+                self.stride,
+                None if end_range is None else end_range[i],
+            )
             for i in range(n)
         ]
         series_loc = np.zeros(n) if loc is None else np.asarray(loc, dtype=np.float64).reshape(n)
@@ -272,7 +278,9 @@ class WindowDataset(Dataset):
             if len(cutoffs[i]) and int(np.max(cutoffs[i])) + (H if width else 0) > rows:
                 raise SeriesTooShortError(f"A cutoff of series {names[i]} lies too close to its end.")
         counts = [len(c) for c in cutoffs]
-        cuts = np.concatenate([np.asarray(c, dtype=np.int64) for c in cutoffs]) if n else np.zeros(0, np.int64)
+        cuts = (
+            np.concatenate([np.asarray(c, dtype=np.int64) for c in cutoffs]) if n else np.zeros(0, np.int64)
+        )
         ds._index(
             np.repeat(np.arange(n, dtype=np.int64), counts),
             cuts - L,
@@ -293,16 +301,26 @@ class WindowDataset(Dataset):
             parts = [np.concatenate([p, np.full(extra, np.nan)]) for p in parts]
         self._known = np.asarray(known, dtype=np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        self._target = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.float64)
+        self._target = (
+            torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.float64)
+        )
         self._future = _stack(future, lengths, "future")  # [sum T, F]
-        past_rows = None if past is None else [np.concatenate([p, np.zeros((extra, p.shape[1]))]) for p in past]
+        past_rows = (
+            None if past is None else [np.concatenate([p, np.zeros((extra, p.shape[1]))]) for p in past]
+        )
         self._past = _stack(past_rows, lengths, "past")  # [sum T, P]
         static = np.zeros((n, 0)) if static is None else np.asarray(static, dtype=np.float32)
         if static.ndim != 2 or static.shape[0] != n:
             raise ValueError(f"static must have shape [n_series={n}, K]; got {static.shape}.")
         self._static = torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32))  # [n, K]
-        known_rows: np.ndarray | list = np.concatenate([np.arange(o, o + k) for o, k in zip(self._offsets[:-1], known)]) if n else []
-        _check_finite(self._target[torch.as_tensor(known_rows, dtype=torch.int64)], np.concatenate([[0], np.cumsum(known)]), "target")
+        known_rows: np.ndarray | list = (
+            np.concatenate([np.arange(o, o + k) for o, k in zip(self._offsets[:-1], known)]) if n else []
+        )
+        _check_finite(
+            self._target[torch.as_tensor(known_rows, dtype=torch.int64)],
+            np.concatenate([[0], np.cumsum(known)]),
+            "target",
+        )
         for name, t in (("future", self._future), ("past", self._past)):
             _check_finite(t, self._offsets, name)
         _check_finite(self._static, np.arange(n + 1), "static")

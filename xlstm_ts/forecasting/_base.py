@@ -173,7 +173,8 @@ class BaseForecaster(BaseEstimator):
         check_min_length(
             panel,
             lookback + H + (max(n_val) if params["validation_size"] > 0 else 0),
-            f"lookback ({lookback}) + horizon ({H})" + (" + the validation part" if params["validation_size"] > 0 else ""),
+            f"lookback ({lookback}) + horizon ({H})"
+            + (" + the validation part" if params["validation_size"] > 0 else ""),
         )
         train_end = [T - v for T, v in zip(lengths, n_val)]
         scaler = PanelScaler(params["scaler"]).fit(
@@ -182,12 +183,32 @@ class BaseForecaster(BaseEstimator):
         future, past, static = scaler.scale_covariates(panel.future, panel.past, panel.static)
         loc, scale = scaler.target_.loc_, scaler.target_.scale_
         stride = params.get("stride", 1)
-        train = WindowDataset(panel.target, future, past, static, lookback, H, stride,
-                              end_range=[(0, e) for e in train_end], loc=loc, scale=scale)
+        train = WindowDataset(
+            panel.target,
+            future,
+            past,
+            static,
+            lookback,
+            H,
+            stride,
+            end_range=[(0, e) for e in train_end],
+            loc=loc,
+            scale=scale,
+        )
         val = None
         if params["validation_size"] > 0:
-            val = WindowDataset(panel.target, future, past, static, lookback, H, 1,
-                                end_range=[(e, T) for e, T in zip(train_end, lengths)], loc=loc, scale=scale)
+            val = WindowDataset(
+                panel.target,
+                future,
+                past,
+                static,
+                lookback,
+                H,
+                1,
+                end_range=[(e, T) for e, T in zip(train_end, lengths)],
+                loc=loc,
+                scale=scale,
+            )
         self.params_ = params
         self.lookback_ = lookback
         self.freq_ = panel.freq
@@ -196,8 +217,9 @@ class BaseForecaster(BaseEstimator):
         self.n_series_ = len(self.ids_)
         self.target_name_ = panel.target_name
         self.scaler_ = scaler
-        self.output_spec_ = OutputSpec(panel.layout, panel.freq, columns, self._output_quantiles(params), H,
-                                       panel.target_name)
+        self.output_spec_ = OutputSpec(
+            panel.layout, panel.freq, columns, self._output_quantiles(params), H, panel.target_name
+        )
         self.work_per_window_ = float(self._work_per_window(params, lookback))
         threads = self._threads(params.get("batch_size", max(1, len(train))))
         with seeded(params["random_state"]), torch_threads(threads):
@@ -243,9 +265,18 @@ class BaseForecaster(BaseEstimator):
         if X is None:
             ctx = self.context_
             index = [history_index(last, self.freq_, self.lookback_) for last in self.last_time_]
-            return PanelData(ids=list(self.ids_), index=index, target=list(ctx["target"]), future=list(ctx["future"]),
-                             past=list(ctx["past"]), static=ctx["static"], freq=self.freq_, layout=self.layout_,
-                             columns=spec.columns, target_name=self.target_name_)
+            return PanelData(
+                ids=list(self.ids_),
+                index=index,
+                target=list(ctx["target"]),
+                future=list(ctx["future"]),
+                past=list(ctx["past"]),
+                static=ctx["static"],
+                freq=self.freq_,
+                layout=self.layout_,
+                columns=spec.columns,
+                target_name=self.target_name_,
+            )
         panel = parse_panel(X, columns=spec.columns, freq=self.freq_, fill_method=self.params_["fill_method"])
         if panel.layout != self.layout_:
             raise ColumnError(
@@ -253,7 +284,9 @@ class BaseForecaster(BaseEstimator):
                 "same layout (long DataFrame, wide DataFrame or Series) as in fit()."
             )
         if panel.freq != self.freq_:
-            raise ColumnError(f"The data has frequency {panel.freq!r}; the model was fitted at {self.freq_!r}.")
+            raise ColumnError(
+                f"The data has frequency {panel.freq!r}; the model was fitted at {self.freq_!r}."
+            )
         check_min_length(panel, self.lookback_, f"lookback ({self.lookback_})")
         return panel
 
@@ -264,16 +297,31 @@ class BaseForecaster(BaseEstimator):
         future, past, static = scaler.scale_covariates(panel.future, panel.past, panel.static)
         if future_next is not None:
             future_next = [scaler.future_.transform(f) for f in future_next]
-        return WindowDataset.at_cutoffs(panel.target, future, past, static, self.lookback_, self.output_spec_.horizon,
-                                        cuts, loc=loc, scale=scale, future_next=future_next, ids=panel.ids)
+        return WindowDataset.at_cutoffs(
+            panel.target,
+            future,
+            past,
+            static,
+            self.lookback_,
+            self.output_spec_.horizon,
+            cuts,
+            loc=loc,
+            scale=scale,
+            future_next=future_next,
+            ids=panel.ids,
+        )
 
     def _window_forecasts(self, windows: WindowDataset, n_series: int, batch_size: int = 1024) -> np.ndarray:
         """Forecasts ``[N, W, H, Q]`` in the original scale, quantiles sorted (never crossing)."""
         outs = []
         with torch_threads(self._threads(min(len(windows), batch_size))), torch.no_grad():
             for a in range(0, len(windows), batch_size):
-                outs.append(np.asarray(self._forecast_batch(windows[np.arange(a, min(a + batch_size, len(windows)))]),
-                                       dtype=np.float64))
+                outs.append(
+                    np.asarray(
+                        self._forecast_batch(windows[np.arange(a, min(a + batch_size, len(windows)))]),
+                        dtype=np.float64,
+                    )
+                )
         out = np.concatenate(outs)
         values = out * windows.scale[:, None, None] + windows.loc[:, None, None]
         if self.output_spec_.quantiles:
@@ -318,11 +366,19 @@ class BaseForecaster(BaseEstimator):
             future_next = [np.zeros((H, 0)) for _ in panel.ids]
         cuts = [np.array([T]) for T in panel.lengths()]
         values = self._window_forecasts(self._windows(panel, cuts, future_next), panel.n_series)
-        return format_forecast(spec, values[:, 0], list(panel.ids), [panel.last_time(i) for i in range(panel.n_series)])
+        return format_forecast(
+            spec, values[:, 0], list(panel.ids), [panel.last_time(i) for i in range(panel.n_series)]
+        )
 
     # ------------------------------------------------------------------------------------ evaluation
-    def backtest(self, X, n_windows: int = 3, step: int | None = None, refit: bool = False,
-                 season_length: int | None = None) -> BacktestResult:
+    def backtest(
+        self,
+        X,
+        n_windows: int = 3,
+        step: int | None = None,
+        refit: bool = False,
+        season_length: int | None = None,
+    ) -> BacktestResult:
         """Rolling-origin evaluation on ``X``.
 
         The last of the ``n_windows`` windows forecasts the final ``horizon`` steps of each series;
@@ -345,7 +401,9 @@ class BaseForecaster(BaseEstimator):
             check_is_fitted(self, "params_")
             params, freq = self.params_, self.freq_
         H = params["horizon"]
-        panel = parse_panel(X, columns=self._column_spec(params), freq=freq, fill_method=params["fill_method"])
+        panel = parse_panel(
+            X, columns=self._column_spec(params), freq=freq, fill_method=params["fill_method"]
+        )
         cuts = backtest_cutoffs(panel.lengths(), H, n_windows, H if step is None else step)
         season = season_length or season_for(panel.freq)
         if refit:
@@ -387,7 +445,9 @@ class BaseForecaster(BaseEstimator):
             if not isinstance(sid, _JSON_IDS):  # pragma: no cover - refused at fit
                 raise TypeError(f"Series id {sid!r} cannot be saved; use str or int ids.")
         if not _json_ready(self.target_name_):
-            raise TypeError(f"The series name {self.target_name_!r} cannot be saved as JSON; rename the series.")
+            raise TypeError(
+                f"The series name {self.target_name_!r} cannot be saved as JSON; rename the series."
+            )
         config = {
             "class": type(self).__name__,
             "params": {k: self._param_to_json(k, v) for k, v in self.params_.items()},
@@ -405,9 +465,15 @@ class BaseForecaster(BaseEstimator):
             "model": model_config,
         }
         tensors = {f"model.{k}": v for k, v in model_tensors.items()}
-        tensors.update({f"scaler.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in scaler_arrays.items()})
-        tensors.update({f"context.{k}": torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
-                        for k, v in self.context_.items()})
+        tensors.update(
+            {f"scaler.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in scaler_arrays.items()}
+        )
+        tensors.update(
+            {
+                f"context.{k}": torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
+                for k, v in self.context_.items()
+            }
+        )
         write_model(path, config, tensors)
 
     @classmethod
@@ -436,7 +502,9 @@ class BaseForecaster(BaseEstimator):
             checked = self._check_params()
             self.set_params(**checked)  # tuples where fit's snapshot has tuples (JSON stored lists)
             self._restore_fitted(checked, config["fitted"], tensors)
-            self._restore_model(config["model"], {k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            self._restore_model(
+                config["model"], {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+            )
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError) as err:
@@ -445,12 +513,16 @@ class BaseForecaster(BaseEstimator):
             raise ModelFileError(f"{path} holds an inconsistent model: {err}") from err
         return self
 
-    def _restore_fitted(self, params: dict[str, Any], fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    def _restore_fitted(
+        self, params: dict[str, Any], fitted: dict[str, Any], tensors: dict[str, torch.Tensor]
+    ) -> None:
         lookback, freq, layout, ids = fitted["lookback_"], fitted["freq_"], fitted["layout_"], fitted["ids_"]
         if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
             raise ModelFileError(f"lookback_ must be an int >= 1; the file has {lookback!r}.")
         if params["lookback"] is not None and params["lookback"] != lookback:
-            raise ModelFileError(f"lookback_ ({lookback}) disagrees with the lookback parameter ({params['lookback']}).")
+            raise ModelFileError(
+                f"lookback_ ({lookback}) disagrees with the lookback parameter ({params['lookback']})."
+            )
         if layout not in LAYOUTS:
             raise ModelFileError(f"layout_ must be one of {LAYOUTS}; the file has {layout!r}.")
         if freq is not None:
@@ -458,17 +530,27 @@ class BaseForecaster(BaseEstimator):
                 pd.tseries.frequencies.to_offset(freq)
             except ValueError as err:
                 raise ModelFileError(f"freq_ {freq!r} is not a pandas frequency.") from err
-        if not isinstance(ids, list) or not all(isinstance(s, _JSON_IDS) for s in ids) or len(set(ids)) != len(ids):
+        if (
+            not isinstance(ids, list)
+            or not all(isinstance(s, _JSON_IDS) for s in ids)
+            or len(set(ids)) != len(ids)
+        ):
             raise ModelFileError("ids_ must be a list of distinct str or int series ids.")
         context = {k[8:]: v.numpy() for k, v in tensors.items() if k.startswith("context.")}
         n, cols = len(ids), self._column_spec(params)
         widths = {"future": len(cols.future_covariates), "past": len(cols.past_covariates)}
-        expected = {"target": (n, lookback), "future": (n, lookback, widths["future"]),
-                    "past": (n, lookback, widths["past"]), "static": (n, len(cols.static_covariates))}
+        expected = {
+            "target": (n, lookback),
+            "future": (n, lookback, widths["future"]),
+            "past": (n, lookback, widths["past"]),
+            "static": (n, len(cols.static_covariates)),
+        }
         for key, shape in expected.items():
             if key not in context or context[key].shape != shape:
                 got = context[key].shape if key in context else "nothing"
-                raise ModelFileError(f"The stored context {key!r} should have shape {shape}; the file has {got}.")
+                raise ModelFileError(
+                    f"The stored context {key!r} should have shape {shape}; the file has {got}."
+                )
         last_time = _decode_times(fitted["last_time_"])
         if len(last_time) != n or (freq is None) != all(isinstance(t, numbers.Integral) for t in last_time):
             raise ModelFileError("last_time_ does not match the series ids or the frequency.")
@@ -510,8 +592,15 @@ class BaseForecaster(BaseEstimator):
         values = forecast_arrays(spec, forecast, ids)[i]  # [H, Q]
         n_hist = min(len(panel.target[i]), 4 * spec.horizon)
         future = future_index(panel.last_time(i), self.freq_, spec.horizon)
-        return plot_forecast(panel.index[i][-n_hist:], panel.target[i][-n_hist:], future, values, spec.quantiles,
-                             title=f"{type(self).__name__}: {sid}", ax=ax)
+        return plot_forecast(
+            panel.index[i][-n_hist:],
+            panel.target[i][-n_hist:],
+            future,
+            values,
+            spec.quantiles,
+            title=f"{type(self).__name__}: {sid}",
+            ax=ax,
+        )
 
     # ----------------------------------------------------------------------------------------- tags
     def __sklearn_tags__(self):

@@ -36,7 +36,19 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 
 #: The kinds of parameter a table can describe.
-KINDS = ("int", "float", "bool", "str", "choice", "names", "quantiles", "int_list", "dict", "object", "threads")
+KINDS = (
+    "int",
+    "float",
+    "bool",
+    "str",
+    "choice",
+    "names",
+    "quantiles",
+    "int_list",
+    "dict",
+    "object",
+    "threads",
+)
 
 
 @dataclass(frozen=True)
@@ -133,14 +145,18 @@ class Param:
             return _valid_quantiles(value)
         if kind == "int_list":
             return _is_sequence(value) and all(
-                isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and int(v) >= (self.low or 0)
+                isinstance(v, numbers.Integral)
+                and not isinstance(v, (bool, np.bool_))
+                and int(v) >= (self.low or 0)
                 for v in value
             )
         if kind == "dict":
             return isinstance(value, dict)
         if kind == "threads":
             return value == "auto" or (
-                isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and int(value) >= 1
+                isinstance(value, numbers.Integral)
+                and not isinstance(value, (bool, np.bool_))
+                and int(value) >= 1
             )
         return True
 
@@ -148,7 +164,8 @@ class Param:
         if self.low is not None and (v < self.low or (v == self.low and self.closed in ("right", "neither"))):
             return False
         return not (
-            self.high is not None and (v > self.high or (v == self.high and self.closed in ("left", "neither")))
+            self.high is not None
+            and (v > self.high or (v == self.high and self.closed in ("left", "neither")))
         )
 
 
@@ -167,7 +184,9 @@ def _valid_quantiles(value: Any) -> bool:
 
 def fail(name: str, caller: str, expected: str, value: Any) -> None:
     """Raise sklearn's ``InvalidParameterError`` with sklearn's template."""
-    raise InvalidParameterError(f"The {name!r} parameter of {caller} must be {expected}. Got {value!r} instead.")
+    raise InvalidParameterError(
+        f"The {name!r} parameter of {caller} must be {expected}. Got {value!r} instead."
+    )
 
 
 def validate(table: Mapping[str, Param], params: Mapping[str, Any], caller: str) -> None:

@@ -13,8 +13,14 @@ from .losses import forecast_loss
 
 
 class ForecastModule(L.LightningModule):
-    def __init__(self, network: ForecastNetwork, loss: str, quantiles: Sequence[float], learning_rate: float,
-                 weight_decay: float = 1e-4) -> None:
+    def __init__(
+        self,
+        network: ForecastNetwork,
+        loss: str,
+        quantiles: Sequence[float],
+        learning_rate: float,
+        weight_decay: float = 1e-4,
+    ) -> None:
         super().__init__()
         self.network = network
         self.loss_name = loss
@@ -27,8 +33,15 @@ class ForecastModule(L.LightningModule):
 
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
         loss = forecast_loss(self.loss_name, self(batch), batch["y"], self.quantiles)
-        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=False, on_epoch=True,
-                 batch_size=batch["x"].shape[0], sync_dist=True)
+        self.log(
+            f"{stage}_loss",
+            loss,
+            prog_bar=True,
+            on_step=False,
+            on_epoch=True,
+            batch_size=batch["x"].shape[0],
+            sync_dist=True,
+        )
         return loss
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
@@ -38,9 +51,13 @@ class ForecastModule(L.LightningModule):
         return self._step(batch, "val")
 
     def configure_optimizers(self):
-        optimiser = torch.optim.AdamW(self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        optimiser = torch.optim.AdamW(
+            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
         total = max(1, int(self.trainer.estimated_stepping_batches))
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=self.learning_rate, total_steps=total)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=self.learning_rate, total_steps=total
+        )
         return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 

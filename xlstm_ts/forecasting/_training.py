@@ -86,7 +86,13 @@ def torch_threads(n: int | None):
             torch.set_num_threads(before)
 
 
-_LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
+_LIGHTNING_LOGGERS = (
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+    "lightning_fabric",
+)
 
 
 @contextlib.contextmanager
@@ -184,7 +190,9 @@ def _loaders(train_set, val_set, options: TrainOptions, distributed: bool):
     val = None
     if val_set is not None:  # every validation window is used (drop_last=False)
         val = DataLoader(
-            val_set, batch_size=None, sampler=BatchSampler(SequentialSampler(val_set), val_batch, drop_last=False)
+            val_set,
+            batch_size=None,
+            sampler=BatchSampler(SequentialSampler(val_set), val_batch, drop_last=False),
         )
     return train, val
 
@@ -213,16 +221,25 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
             if options.early_stopping_patience is not None:
                 # checked after each validation only, so a run shorter than an epoch cannot miss the metric
                 callbacks.append(
-                    EarlyStopping(monitor="val_loss", patience=options.early_stopping_patience,
-                                  check_on_train_epoch_end=False)
+                    EarlyStopping(
+                        monitor="val_loss",
+                        patience=options.early_stopping_patience,
+                        check_on_train_epoch_end=False,
+                    )
                 )
         if options.verbose:
             callbacks.append(_progress_callback(options.label))
         trainer_options: dict[str, Any] = dict(
-            max_epochs=options.max_epochs, accelerator=accelerator, devices=1, logger=False,
-            enable_checkpointing=checkpoint is not None, enable_progress_bar=False,
-            enable_model_summary=False, default_root_dir=workdir,
-            precision="bf16-mixed" if accelerator == "gpu" else "32-true", num_sanity_val_steps=0,
+            max_epochs=options.max_epochs,
+            accelerator=accelerator,
+            devices=1,
+            logger=False,
+            enable_checkpointing=checkpoint is not None,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=workdir,
+            precision="bf16-mixed" if accelerator == "gpu" else "32-true",
+            num_sanity_val_steps=0,
         )
         # user callbacks are added to ours (early stopping, checkpoint, averaging), never replace them
         trainer_options["callbacks"] = callbacks + list(extra.pop("callbacks", None) or [])

@@ -25,8 +25,24 @@ BACKTEST_CONSTRAINTS = {
 }
 
 #: Seasonal period used by MASE when ``season_length`` is not given, by pandas frequency alias.
-SEASON_BY_FREQ = {"h": 24, "H": 24, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4,
-                  "Q": 4, "15min": 96, "30min": 48, "10min": 144, "min": 60, "T": 60}
+SEASON_BY_FREQ = {
+    "h": 24,
+    "H": 24,
+    "D": 7,
+    "B": 5,
+    "W": 52,
+    "MS": 12,
+    "ME": 12,
+    "M": 12,
+    "QS": 4,
+    "QE": 4,
+    "Q": 4,
+    "15min": 96,
+    "30min": 48,
+    "10min": 144,
+    "min": 60,
+    "T": 60,
+}
 
 
 def season_for(freq: str | None) -> int:
@@ -103,8 +119,9 @@ def split_at(X, panel: PanelData, columns: ColumnSpec, cut: list[int], upto: lis
     return X.iloc[: cut[0]], X.iloc[cut[0] : upto[0]]
 
 
-def backtest(est, X, n_windows: int = 3, step: int | None = None, refit: bool = False,
-             season_length: int | None = None) -> BacktestResult:
+def backtest(
+    est, X, n_windows: int = 3, step: int | None = None, refit: bool = False, season_length: int | None = None
+) -> BacktestResult:
     """Rolling-origin evaluation of the forecaster ``est`` on ``X``: the same as ``est.backtest(...)``."""
     return est.backtest(X, n_windows=n_windows, step=step, refit=refit, season_length=season_length)
 
@@ -124,10 +141,21 @@ def score_windows(
         point = values[i, :, :, point_col]
         err = point - actual
         mae, mse = np.abs(err).mean(1), (err**2).mean(1)
-        rec = {"window": np.arange(len(c)), "cutoff": panel.index[i][c - 1], "unique_id": [sid] * len(c),
-               "mae": mae, "mse": mse, "mase": mae / _prefix_mase_denominators(panel.target[i], c, season)}
-        frame = {"window": np.repeat(np.arange(len(c)), H), "unique_id": [sid] * rows.size,
-                 "ds": panel.index[i][rows.reshape(-1)], "y_true": actual.reshape(-1), "y_pred": point.reshape(-1)}
+        rec = {
+            "window": np.arange(len(c)),
+            "cutoff": panel.index[i][c - 1],
+            "unique_id": [sid] * len(c),
+            "mae": mae,
+            "mse": mse,
+            "mase": mae / _prefix_mase_denominators(panel.target[i], c, season),
+        }
+        frame = {
+            "window": np.repeat(np.arange(len(c)), H),
+            "unique_id": [sid] * rows.size,
+            "ds": panel.index[i][rows.reshape(-1)],
+            "y_true": actual.reshape(-1),
+            "y_pred": point.reshape(-1),
+        }
         if levels.size:
             diff = actual[..., None] - values[i]
             rec["quantile_loss"] = np.maximum(levels * diff, (levels - 1) * diff).mean((1, 2))
@@ -138,7 +166,11 @@ def score_windows(
     windows = pd.concat(records, ignore_index=True).sort_values(["window"], kind="stable", ignore_index=True)
     forecasts = pd.concat(frames, ignore_index=True).sort_values(["window"], kind="stable", ignore_index=True)
     err = forecasts["y_pred"] - forecasts["y_true"]
-    overall = {"mae": float(err.abs().mean()), "mse": float((err**2).mean()), "mase": float(windows["mase"].mean())}
+    overall = {
+        "mae": float(err.abs().mean()),
+        "mse": float((err**2).mean()),
+        "mase": float(windows["mase"].mean()),
+    }
     if "quantile_loss" in windows:
         overall["quantile_loss"] = float(windows["quantile_loss"].mean())
     return BacktestResult(windows=windows, forecasts=forecasts, overall=overall)

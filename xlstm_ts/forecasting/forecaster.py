@@ -224,8 +224,15 @@ class xLSTMForecaster(BaseForecaster):
         return out
 
     def _backbone_config(self, params: dict[str, Any]) -> xLSTMBlockStackConfig:
-        return stack_config(params["backbone"], params["embedding_dim"], params["num_blocks"], params["num_heads"],
-                            params["slstm_at"], params["dropout"], type(self).__name__)
+        return stack_config(
+            params["backbone"],
+            params["embedding_dim"],
+            params["num_blocks"],
+            params["num_heads"],
+            params["slstm_at"],
+            params["dropout"],
+            type(self).__name__,
+        )
 
     def _param_to_json(self, name: str, value: Any) -> Any:
         if isinstance(value, xLSTMBlockStackConfig):
@@ -241,13 +248,22 @@ class xLSTMForecaster(BaseForecaster):
     def _network(self, n_past: int, n_future: int, n_static: int) -> ForecastNetwork:
         p = self.params_
         return ForecastNetwork(
-            self._backbone_config(p), p["horizon"], max(1, len(self.output_spec_.quantiles)), n_past=n_past,
-            n_future=n_future, n_static=n_static, instance_norm=p["instance_norm"], dropout=p["dropout"],
-            patch_size=p["patch_size"], relative_eps=p["scaler"] == "none",
+            self._backbone_config(p),
+            p["horizon"],
+            max(1, len(self.output_spec_.quantiles)),
+            n_past=n_past,
+            n_future=n_future,
+            n_static=n_static,
+            instance_norm=p["instance_norm"],
+            dropout=p["dropout"],
+            patch_size=p["patch_size"],
+            relative_eps=p["scaler"] == "none",
         )
 
     def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
-        net = ForecastNetwork(self._backbone_config(params), params["horizon"], patch_size=params["patch_size"])
+        net = ForecastNetwork(
+            self._backbone_config(params), params["horizon"], patch_size=params["patch_size"]
+        )
         return sum(w.numel() for w in net.parameters()) * math.ceil(lookback / params["patch_size"])
 
     def _fit_model(self, train_set, val_set) -> None:
@@ -257,9 +273,15 @@ class xLSTMForecaster(BaseForecaster):
         network = self._network(train_set.n_past, train_set.n_future, train_set.n_static)
         module = ForecastModule(network, p["loss"], self.output_spec_.quantiles, p["learning_rate"])
         options = TrainOptions(
-            batch_size=p["batch_size"], max_epochs=p["max_epochs"], seed=p["random_state"], device=p["device"],
-            weight_averaging=p["weight_averaging"], early_stopping_patience=p["early_stopping_patience"],
-            trainer_kwargs=dict(p["trainer_kwargs"] or {}), verbose=p["verbose"], label=type(self).__name__,
+            batch_size=p["batch_size"],
+            max_epochs=p["max_epochs"],
+            seed=p["random_state"],
+            device=p["device"],
+            weight_averaging=p["weight_averaging"],
+            early_stopping_patience=p["early_stopping_patience"],
+            trainer_kwargs=dict(p["trainer_kwargs"] or {}),
+            verbose=p["verbose"],
+            label=type(self).__name__,
         )
         result = train(module, train_set, val_set, options)
         self.network_ = cast(ForecastNetwork, result.network)
@@ -273,9 +295,16 @@ class xLSTMForecaster(BaseForecaster):
         net = self.network_
         config = {
             "backbone_config": self.backbone_config_.to_dict(),
-            "network": {"horizon": net.horizon, "n_outputs": net.n_outputs, "n_past": net.n_past,
-                        "n_future": net.n_future, "n_static": net.n_static, "instance_norm": net.instance_norm,
-                        "patch_size": net.patch_size, "relative_eps": net.relative_eps},
+            "network": {
+                "horizon": net.horizon,
+                "n_outputs": net.n_outputs,
+                "n_past": net.n_past,
+                "n_future": net.n_future,
+                "n_static": net.n_static,
+                "instance_norm": net.instance_norm,
+                "patch_size": net.patch_size,
+                "relative_eps": net.relative_eps,
+            },
             "best_epoch_": self.best_epoch_,
             "n_epochs_": self.n_epochs_,
         }
@@ -284,16 +313,24 @@ class xLSTMForecaster(BaseForecaster):
     def _restore_model(self, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         p, spec = self.params_, self.output_spec_
         backbone = xLSTMBlockStackConfig.from_dict(config["backbone_config"])
-        expected = {"horizon": p["horizon"], "n_outputs": max(1, len(spec.quantiles)),
-                    "n_past": len(spec.columns.past_covariates), "n_future": len(spec.columns.future_covariates),
-                    "n_static": len(spec.columns.static_covariates), "instance_norm": p["instance_norm"],
-                    "patch_size": p["patch_size"], "relative_eps": p["scaler"] == "none"}
+        expected = {
+            "horizon": p["horizon"],
+            "n_outputs": max(1, len(spec.quantiles)),
+            "n_past": len(spec.columns.past_covariates),
+            "n_future": len(spec.columns.future_covariates),
+            "n_static": len(spec.columns.static_covariates),
+            "instance_norm": p["instance_norm"],
+            "patch_size": p["patch_size"],
+            "relative_eps": p["scaler"] == "none",
+        }
         stored = config["network"]
         wrong = {k: (stored.get(k), v) for k, v in expected.items() if stored.get(k) != v}
         if wrong:
             raise ModelFileError(
                 "The saved network disagrees with the saved parameters: "
-                + ", ".join(f"{k} is {s!r} in the network but {e!r} in the parameters" for k, (s, e) in wrong.items())
+                + ", ".join(
+                    f"{k} is {s!r} in the network but {e!r} in the parameters" for k, (s, e) in wrong.items()
+                )
             )
         if backbone.to_dict() != self._backbone_config(p).to_dict():
             raise ModelFileError("The saved backbone config disagrees with the saved backbone parameters.")
@@ -318,7 +355,9 @@ class xLSTMForecaster(BaseForecaster):
         """Backbone embedding (last hidden state) of the most recent window of each series, ``[n_series, E]``."""
         check_is_fitted(self, "params_")
         panel = self._history(X)
-        zeros = [np.zeros((self.output_spec_.horizon, len(self.output_spec_.columns.future_covariates)))] * panel.n_series
+        zeros = [
+            np.zeros((self.output_spec_.horizon, len(self.output_spec_.columns.future_covariates)))
+        ] * panel.n_series
         windows = self._windows(panel, [np.array([T]) for T in panel.lengths()], zeros)
         batch = windows[np.arange(len(windows))]
         with torch.no_grad():

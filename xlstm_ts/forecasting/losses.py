@@ -16,7 +16,9 @@ def pinball_loss(pred: torch.Tensor, target: torch.Tensor, quantiles: torch.Tens
     return torch.maximum(quantiles * diff, (quantiles - 1) * diff).mean()
 
 
-def forecast_loss(name: str, pred: torch.Tensor, target: torch.Tensor, quantiles: Sequence[float] = ()) -> torch.Tensor:
+def forecast_loss(
+    name: str, pred: torch.Tensor, target: torch.Tensor, quantiles: Sequence[float] = ()
+) -> torch.Tensor:
     """Loss ``name`` (one of :data:`LOSSES`) between predictions and targets."""
     if name == "quantile":
         q = torch.as_tensor(list(quantiles), dtype=pred.dtype, device=pred.device)

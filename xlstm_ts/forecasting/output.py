@@ -89,7 +89,10 @@ def format_forecast(spec: OutputSpec, values: np.ndarray, ids: list, last_times:
             [(sid, label) for sid in ids for label in ["point", *map(quantile_label, quantiles)]]
         )
         data = np.concatenate(
-            [np.concatenate([values[i, :, point_col : point_col + 1], values[i]], axis=1) for i in range(len(ids))],
+            [
+                np.concatenate([values[i, :, point_col : point_col + 1], values[i]], axis=1)
+                for i in range(len(ids))
+            ],
             axis=1,
         )
         return pd.DataFrame(data, index=index, columns=labels)
@@ -112,7 +115,9 @@ def forecast_arrays(spec: OutputSpec, out, ids: list) -> np.ndarray:
         names = [f"{cols.target_col}_{lab}" for lab in labels] or [cols.target_col]
         arr = np.stack([grouped[s][names].to_numpy() for s in ids])
     elif spec.layout == "wide":
-        arr = np.stack([out[[(s, lab) for lab in labels]].to_numpy() if labels else out[[s]].to_numpy() for s in ids])
+        arr = np.stack(
+            [out[[(s, lab) for lab in labels]].to_numpy() if labels else out[[s]].to_numpy() for s in ids]
+        )
     else:
         arr = (out[labels] if labels else out.to_frame()).to_numpy()[None]
     return arr.reshape(len(ids), spec.horizon, -1)

@@ -78,7 +78,12 @@ def write_model(path, config: dict[str, Any], tensors: dict[str, torch.Tensor]) 
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        metadata = {"format": "xlstm_ts", "format_version": str(FORMAT_VERSION), "config": text, "sha256": sha}
+        metadata = {
+            "format": "xlstm_ts",
+            "format_version": str(FORMAT_VERSION),
+            "config": text,
+            "sha256": sha,
+        }
         _replace_atomically(directory / WEIGHTS_FILE, lambda p: save_file(tensors, str(p), metadata=metadata))
         _replace_atomically(directory / CONFIG_FILE, lambda p: p.write_text(readable))
     except BaseException:

@@ -35,10 +35,29 @@ from .chunkwise_fwd import chunk_gates
 
 @triton.jit
 def mlstm_chunkwise_bwd_dq_kernel(
-    Q, K, V, IG, FG, H, DH, QN, M_OUT,  # inputs, outputs and forward statistics
-    C_S, N_S, M_S,  # chunk-entry states from the forward
-    DQ, DEN, RHO, ETA, QDQ_P,  # outputs: dq (dtype of q), den, rho, eta, partial q . dq [NKB, BH, S]
-    S, DK, DV, NC, scale, eps,
+    Q,
+    K,
+    V,
+    IG,
+    FG,
+    H,
+    DH,
+    QN,
+    M_OUT,  # inputs, outputs and forward statistics
+    C_S,
+    N_S,
+    M_S,  # chunk-entry states from the forward
+    DQ,
+    DEN,
+    RHO,
+    ETA,
+    QDQ_P,  # outputs: dq (dtype of q), den, rho, eta, partial q . dq [NKB, BH, S]
+    S,
+    DK,
+    DV,
+    NC,
+    scale,
+    eps,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
@@ -109,11 +128,27 @@ def mlstm_chunkwise_bwd_dq_kernel(
 
 @triton.jit
 def mlstm_bwd_dstates_kernel(
-    Q, IG, FG, DH, DEN, ETA, M_OUT,  # inputs and forward statistics
-    M_T, DC_T, DN_T, M0,  # final stabiliser, final-state gradients, initial stabiliser
-    D_S, DN_S, MB_S,  # outputs: memory gradient at the end of each chunk, as exp(mb) * d
-    DC0, DN0,  # initial-state gradients (when HAS_INIT)
-    S, DK, DV, NC, scale,
+    Q,
+    IG,
+    FG,
+    DH,
+    DEN,
+    ETA,
+    M_OUT,  # inputs and forward statistics
+    M_T,
+    DC_T,
+    DN_T,
+    M0,  # final stabiliser, final-state gradients, initial stabiliser
+    D_S,
+    DN_S,
+    MB_S,  # outputs: memory gradient at the end of each chunk, as exp(mb) * d
+    DC0,
+    DN0,  # initial-state gradients (when HAS_INIT)
+    S,
+    DK,
+    DV,
+    NC,
+    scale,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
@@ -155,11 +190,19 @@ def mlstm_bwd_dstates_kernel(
 
         t = ci * L + offs_l
         mask_t = t < S
-        q = tl.load(Q + bh * S * DK + t[:, None] * DK + offs_k[None, :], mask=mask_t[:, None] & mask_k[None, :], other=0.0)
+        q = tl.load(
+            Q + bh * S * DK + t[:, None] * DK + offs_k[None, :],
+            mask=mask_t[:, None] & mask_k[None, :],
+            other=0.0,
+        )
         den = tl.load(DEN + bh * S + t, mask=mask_t, other=1.0)
         eta = tl.load(ETA + bh * S + t, mask=mask_t, other=0.0)
         m_t = tl.load(M_OUT + bh * S + t, mask=mask_t, other=float("inf"))  # no weight past the end
-        g = tl.load(DH + bh * S * DV + t[:, None] * DV + offs_v[None, :], mask=mask_t[:, None] & mask_v[None, :], other=0.0)
+        g = tl.load(
+            DH + bh * S * DV + t[:, None] * DV + offs_v[None, :],
+            mask=mask_t[:, None] & mask_v[None, :],
+            other=0.0,
+        )
         g = g.to(tl.float32) / den[:, None]  # [L, BDV]
         _, b, g_tot = chunk_gates(IG, FG, bh, t, mask_t, S)
 
@@ -181,10 +224,26 @@ def mlstm_bwd_dstates_kernel(
 
 @triton.jit
 def mlstm_chunkwise_bwd_dkdv_kernel(
-    Q, K, V, IG, FG, DH, DEN, ETA, M_OUT,  # inputs and forward statistics
-    D_S, DN_S, MB_S,  # memory gradient at the end of each chunk
-    DK_OUT, DV_OUT, KDK,  # outputs: dk, dv (dtype of k, v) and k . dk [BH, S] (float32)
-    S, DK, DV, NC, scale,
+    Q,
+    K,
+    V,
+    IG,
+    FG,
+    DH,
+    DEN,
+    ETA,
+    M_OUT,  # inputs and forward statistics
+    D_S,
+    DN_S,
+    MB_S,  # memory gradient at the end of each chunk
+    DK_OUT,
+    DV_OUT,
+    KDK,  # outputs: dk, dv (dtype of k, v) and k . dk [BH, S] (float32)
+    S,
+    DK,
+    DV,
+    NC,
+    scale,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,

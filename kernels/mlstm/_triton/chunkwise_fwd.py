@@ -43,11 +43,23 @@ def chunk_gates(IG, FG, bh, t, mask_t, S):
 
 @triton.jit
 def mlstm_fwd_states_kernel(
-    K, V, IG, FG,  # inputs
-    C0, N0, M0,  # initial state (read when HAS_INIT)
-    C_S, N_S, M_S,  # state entering each chunk
-    C_T, N_T, M_T,  # final state
-    S, DK, DV, NC,
+    K,
+    V,
+    IG,
+    FG,  # inputs
+    C0,
+    N0,
+    M0,  # initial state (read when HAS_INIT)
+    C_S,
+    N_S,
+    M_S,  # state entering each chunk
+    C_T,
+    N_T,
+    M_T,  # final state
+    S,
+    DK,
+    DV,
+    NC,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
@@ -86,8 +98,16 @@ def mlstm_fwd_states_kernel(
 
         t = ci * L + offs_l
         mask_t = t < S
-        k = tl.load(K + bh * S * DK + t[:, None] * DK + offs_k[None, :], mask=mask_t[:, None] & mask_k[None, :], other=0.0)
-        v = tl.load(V + bh * S * DV + t[:, None] * DV + offs_v[None, :], mask=mask_t[:, None] & mask_v[None, :], other=0.0)
+        k = tl.load(
+            K + bh * S * DK + t[:, None] * DK + offs_k[None, :],
+            mask=mask_t[:, None] & mask_k[None, :],
+            other=0.0,
+        )
+        v = tl.load(
+            V + bh * S * DV + t[:, None] * DV + offs_v[None, :],
+            mask=mask_t[:, None] & mask_v[None, :],
+            other=0.0,
+        )
         ig, b, g = chunk_gates(IG, FG, bh, t, mask_t, S)
         a = g - b + ig  # [L] log weight of step j in the end-of-chunk memory
         m_new = tl.maximum(g + m_prev, tl.max(a, 0))  # [1]
@@ -106,10 +126,23 @@ def mlstm_fwd_states_kernel(
 
 @triton.jit
 def mlstm_fwd_out_kernel(
-    Q, K, V, IG, FG,  # inputs
-    C_S, N_S, M_S,  # state entering each chunk
-    H, M_OUT, QN,  # outputs
-    S, DK, DV, NC, scale, eps,
+    Q,
+    K,
+    V,
+    IG,
+    FG,  # inputs
+    C_S,
+    N_S,
+    M_S,  # state entering each chunk
+    H,
+    M_OUT,
+    QN,  # outputs
+    S,
+    DK,
+    DV,
+    NC,
+    scale,
+    eps,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
