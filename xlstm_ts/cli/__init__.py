@@ -20,91 +20,24 @@ Conventions:
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import time
 from pathlib import Path
 
-EXIT_ERROR = 2
-EXIT_SIGINT = 128 + signal.SIGINT  # 130
-EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+from ._csv import check_outputs, load_data, pick_series
+from ._messages import EXIT_ERROR, EXIT_SIGINT, EXIT_SIGTERM, OPTION_OF, CLIError, Stopped, cli_message
 
-#: Estimator parameters named in the library's messages -> the option that sets them here.
-OPTION_OF = {
-    "fill_method": "--fill-method",
-    "freq": "--freq",
-    "lookback": "--lookback",
-    "horizon": "--horizon",
-    "quantiles": "--quantiles",
-    "max_epochs": "--max-epochs",
-    "random_state": "--seed",
-    "num_threads": "--threads",
-    "n_windows": "--windows",
-    "season_length": "--season",
-    "id_col": "--id-col",
-    "time_col": "--time-col",
-    "target_col": "--target",
-}
-_NAMES = "|".join(OPTION_OF)
-
-
-class CLIError(Exception):
-    """A problem the user can fix from the command line: printed as ``error: <message>``, exit status 2."""
-
-
-class _Stopped(BaseException):
-    """Raised by the SIGTERM/SIGINT handler; a BaseException, so that no ``except Exception`` swallows it
-    (and not a KeyboardInterrupt, which Lightning turns into ``sys.exit(1)``)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def cli_message(text: object) -> str:
-    """A library message on one line, with its parameter advice written as command-line options.
-
-    Examples
-    --------
-    >>> cli_message("found NaN.\\nPass fill_method='ffill', or clean the data before calling.")
-    'found NaN. Pass --fill-method ffill, or clean the data.'
-    >>> cli_message("The 'lookback' parameter of xLSTMForecaster must be an int. Got 0 instead.")
-    '--lookback must be an int. Got 0 instead.'
-    >>> cli_message("if that is the frequency, pass freq='7D'. With freq= given, the gaps are named.")
-    'if that is the frequency, pass --freq 7D. With --freq given, the gaps are named.'
-    >>> cli_message("lookback (36) + horizon (12) needs 48 steps")
-    '--lookback 36 + --horizon 12 needs 48 steps'
-    >>> cli_message("Drop or aggregate the duplicates, e.g. s[~s.index.duplicated()] or s.groupby(level=0).mean().")
-    'Drop or aggregate the duplicates.'
-    """
-    text = " ".join(str(text).split())
-    # sklearn's template: "The 'lookback' parameter of xLSTMForecaster must be ..." -> "--lookback must be ..."
-    text = re.sub(rf"\b[Tt]he '({_NAMES})' parameter of \w+", lambda m: OPTION_OF[m[1]], text)
-    # "fill_method='ffill'" -> "--fill-method ffill"; a bare "freq=" -> "--freq"
-    text = re.sub(
-        rf"\b({_NAMES})=(?:'([^']*)'|\"([^\"]*)\"|(\w(?:[\w.+-]*\w)?))?",
-        lambda m: " ".join(filter(None, (OPTION_OF[m[1]], m[2] or m[3] or m[4]))),
-        text,
-    )
-    # "lookback (36) + horizon (12)" -> "--lookback 36 + --horizon 12"; "a smaller lookback" -> "... --lookback"
-    text = re.sub(r"\b(lookback|horizon) \((\d+)\)", lambda m: f"{OPTION_OF[m[1]]} {m[2]}", text)
-    text = re.sub(r"(?<!-)\blookback\b(?! \()", "--lookback", text)
-    # Gaps: here --fill-method adds the missing rows itself (see _add_missing_steps).
-    text = re.sub(
-        r"Add the missing timestamps as rows(?:, e\.g\. [^,]*)?, then fill the new NaN values with",
-        "Pass --fill-method to add the missing timestamps and fill them:",
-        text,
-    )
-    text = re.sub(
-        r"Add the missing steps as rows \(NaN values can then be filled with --fill-method\)",
-        "Pass --fill-method to add the missing steps and fill them",
-        text,
-    )
-    text = text.replace("a DatetimeIndex / datetime time column", "a date column")
-    # Python snippets that a command-line user cannot run: ", e.g. s[~s.index.duplicated()] or ..."
-    text = re.sub(r",? e\.g\. [^,;]*?[\[(][^,;]*?(?=[.,](?: |$)|$)", "", text)
-    return text.replace(" before calling", "")
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_SIGINT",
+    "EXIT_SIGTERM",
+    "OPTION_OF",
+    "CLIError",
+    "build_parser",
+    "cli_message",
+    "main",
+]
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -126,199 +59,21 @@ def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
-# ------------------------------------------------------------------------------------------------ data
-def _line(position: int) -> int:
-    """CSV line number of a row position (line 1 is the header)."""
-    return position + 2
-
-
-def _parse_time(frame, col: str, name: str):
-    """The time column as integer steps (integer values) or datetimes; never integers read as epoch ns."""
-    import warnings
-
-    import numpy as np
-    import pandas as pd
-    from pandas.api import types
-
-    values = frame[col]
-    where = f"column {col!r} of {name} (--time-col)"
-    empty = np.flatnonzero(values.isna().to_numpy())
-    if empty.size:
-        raise CLIError(f"{where} is empty in line {_line(int(empty[0]))} ({empty.size} empty cell(s))")
-    if types.is_bool_dtype(values):
-        raise CLIError(f"{where} holds True/False; it must hold dates or integer steps (e.g. years)")
-    if types.is_integer_dtype(values):
-        return values.astype("int64")
-    if types.is_float_dtype(values):
-        fractional = np.flatnonzero((values != values.round()).to_numpy())
-        if fractional.size:
-            pos = int(fractional[0])
-            raise CLIError(
-                f"{where} holds {values.iloc[pos]!r} in line {_line(pos)}; it must hold dates or "
-                "integer steps (e.g. years)"
-            )
-        return values.astype("int64")
-    if types.is_datetime64_any_dtype(values):
-        return values
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Could not infer format ...": the unparsed rows are reported below
-        try:
-            parsed = pd.to_datetime(values, errors="coerce")
-        except (ValueError, TypeError) as err:  # e.g. mixed time zones
-            raise CLIError(f"{where} cannot be read as dates: {cli_message(err)}") from None
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if bad.size:
-        pos = int(bad[0])
-        good = (
-            values.iloc[int(np.flatnonzero(parsed.notna().to_numpy())[0])] if bad.size < len(values) else None
-        )
-        like = f" like {good!r}" if good is not None else ""
-        raise CLIError(
-            f"{where}: {values.iloc[pos]!r} in line {_line(pos)} is not a date{like} "
-            f"({bad.size} such value(s)); fix or remove those rows, or name another column with --time-col"
-        )
-    return parsed
-
-
-def _parse_target(frame, col: str, name: str):
-    import numpy as np
-    import pandas as pd
-    from pandas.api import types
-
-    values = frame[col]
-    if types.is_numeric_dtype(values) and not types.is_bool_dtype(values):
-        return values.astype("float64")
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = np.flatnonzero((numbers.isna() & values.notna()).to_numpy())
-    if bad.size:
-        pos = int(bad[0])
-        raise CLIError(
-            f"column {col!r} of {name} (--target): {values.iloc[pos]!r} in line {_line(pos)} is not a "
-            f"number ({bad.size} such value(s)); --target must name a numeric column"
-        )
-    return numbers.astype("float64")
-
-
-def _load(args):
-    """``(data, label, rows added)``: the bundled airline Series, or the CSV as a Series (one series) or a
-    long DataFrame."""
-    import numpy as np
-    import pandas as pd
-
-    if args.csv is None:
-        from xlstm_ts.datasets import load_airline
-
-        return load_airline(), "bundled airline passengers (monthly, 1949-1960)", 0
-    path = Path(args.csv)
-    if not path.is_file():
-        raise CLIError(f"--csv {path}: no such file")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise CLIError(f"--csv {path} cannot be read as a CSV file: {cli_message(err)}") from None
-    roles = {"--time-col": args.time_col, "--target": args.target}
-    if args.id_col is not None:
-        roles["--id-col"] = args.id_col
-    named: dict[str, str] = {}
-    for option, col in roles.items():
-        if col not in frame.columns:
-            raise CLIError(
-                f"column {col!r} ({option}) not in {path.name}; its columns are {list(frame.columns)}"
-            )
-        if col in named:
-            raise CLIError(
-                f"{named[col]} and {option} both name column {col!r} of {path.name}; each needs a column of "
-                f"its own (columns: {list(frame.columns)})"
-            )
-        named[col] = option
-    time_values = _parse_time(frame, args.time_col, path.name)
-    target = _parse_target(frame, args.target, path.name)
-    others = [c for c in frame.columns if c not in (args.time_col, args.target)]
-    if args.id_col is None and others and time_values.duplicated().any():
-        value = time_values[time_values.duplicated()].iloc[0]
-        a, b = (_line(int(i)) for i in np.flatnonzero((time_values == value).to_numpy())[:2])
-        raise CLIError(
-            f"column {args.time_col!r} of {path.name} has duplicated timestamps ({value} in lines {a} and {b}); "
-            f"for a file of several series, name their id column with --id-col (one of {others})"
-        )
-    if args.id_col is None:
-        index = pd.Index(time_values.to_numpy(), name=args.time_col)
-        data, added = _add_missing_steps(pd.Series(target.to_numpy(), index=index, name=args.target), args)
-        label = f"{path.name} (target {args.target!r})"
-    else:
-        data = pd.DataFrame(
-            {args.id_col: frame[args.id_col], args.time_col: time_values, args.target: target}
-        )
-        parts, added = [], 0
-        for _, group in data.groupby(args.id_col, sort=False, dropna=False):
-            part, n = _add_missing_steps(group.set_index(args.time_col)[args.target], args)
-            parts.append(part)
-            added += n
-        if added:
-            keys = list(data[args.id_col].drop_duplicates())
-            data = pd.concat(parts, keys=keys, names=[args.id_col]).reset_index()
-        label = f"{path.name} (id column {args.id_col!r}, target {args.target!r})"
-    return data, label, added
-
-
-def _add_missing_steps(series, args):
-    """``(series, rows added)``. With ``--fill-method``, missing timestamps become NaN rows, for the filler (the library fills only
-    NaN values). The grid is ``--freq`` for dates and steps of 1 for integer time; without ``--freq``, dates
-    are left as they are (the library then names the frequency to pass). Unsorted or duplicated timestamps
-    are left for the library to report."""
-    import pandas as pd
-    from pandas.api import types
-
-    index = series.index
-    if not args.fill_method or len(index) < 2 or not index.is_monotonic_increasing or not index.is_unique:
-        return series, 0
-    if types.is_integer_dtype(index):
-        grid = pd.RangeIndex(int(index[0]), int(index[-1]) + 1)
-    elif args.freq is not None:
-        grid = pd.date_range(index[0], index[-1], freq=args.freq)
-    else:
-        return series, 0
-    full = index.union(grid)
-    if len(full) == len(index):
-        return series, 0
-    return series.reindex(full.rename(index.name)), len(full) - len(index)
-
-
-def _check_outputs(args) -> None:
-    if not args.no_plot:
-        folder = Path(args.plot).expanduser().resolve().parent
-        if not folder.is_dir():
-            raise CLIError(f"--plot {args.plot}: the folder {folder} does not exist")
-    if args.save is not None and Path(args.save).exists() and not Path(args.save).is_dir():
-        raise CLIError(f"--save {args.save} is a file; --save names a folder (created if needed)")
-
-
-def _pick_series(args, ids: list):
-    """The id to plot: ``--series`` matched against the ids' text, else the first."""
-    if args.series is None:
-        return ids[0]
-    for sid in ids:
-        if str(sid) == args.series:
-            return sid
-    shown = ", ".join(repr(str(s)) for s in ids[:10]) + (", ..." if len(ids) > 10 else "")
-    raise CLIError(f"--series {args.series!r} is not a series of the data; its series are {shown}")
-
-
 # ------------------------------------------------------------------------------------------------ run
 def forecast_command(args, out: _Output) -> int:
     from xlstm_ts import xLSTMForecaster
     from xlstm_ts.data.validation import ColumnSpec, parse_panel
     from xlstm_ts.forecasting.backtest import season_for
 
-    data, label, added = _load(args)
-    _check_outputs(args)
+    data, label, added = load_data(args)
+    check_outputs(args)
     if args.id_col is not None:
         columns = ColumnSpec(id_col=args.id_col, time_col=args.time_col, target_col=args.target)
     else:
         columns = ColumnSpec()
     panel = parse_panel(data, columns=columns, freq=args.freq, fill_method=args.fill_method)
     ids = list(panel.ids)
-    plotted = None if args.no_plot else _pick_series(args, ids)
+    plotted = None if args.no_plot else pick_series(args, ids)
     shortest = min(panel.lengths())
     if shortest <= args.windows * args.horizon:
         raise CLIError(
@@ -559,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _on_signal(signum, frame) -> None:
-    raise _Stopped(signum)
+    raise Stopped(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -578,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     except CLIError as err:
         _error(str(err))
         return EXIT_ERROR
-    except (_Stopped, KeyboardInterrupt) as err:
+    except (Stopped, KeyboardInterrupt) as err:
         signum = getattr(err, "signum", signal.SIGINT)
         _error("terminated by SIGTERM" if signum == signal.SIGTERM else "interrupted")
         return 128 + signum
@@ -590,7 +345,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
