@@ -8,9 +8,10 @@ Set ``XLSTM_TS_EXAMPLE_FAST=1`` for a much smaller model and fewer epochs (used 
 
 What it shows
 -------------
-``model.save(directory)`` writes ``config.json`` (hyperparameters, fitted metadata, library version) and
-``model.safetensors`` (network weights and the stored prediction context);
-``xLSTMForecaster.load(directory)`` rebuilds the model, which predicts exactly as the original, both
+``model.save(directory)`` writes ``model.safetensors`` (network weights, scaler statistics and the stored
+prediction context, with the config -- hyperparameters, fitted metadata, library version -- and a digest in
+its metadata) atomically, plus ``config.json``, a readable copy of that config;
+``xLSTMForecaster.load(directory)`` checks the digest and rebuilds the model, which predicts exactly as the original, both
 from the stored context and from new history.  The script exits non-zero if the predictions differ.
 """
 
@@ -46,8 +47,11 @@ def main() -> None:
         model.save(directory)
         for path in sorted(directory.iterdir()):
             print(f"{path.name:20s} {path.stat().st_size:>9,d} bytes")
-        config = json.loads((directory / "config.json").read_text())
-        print(f"saved by xlstm_ts {config['xlstm_ts_version']} (format {config['format_version']})")
+        config = json.loads((directory / "config.json").read_text())  # the readable copy
+        print(
+            f"saved by xlstm_ts {config['xlstm_ts_version']} (format {config['format_version']}), "
+            f"sha256 {config['sha256'][:12]}..."
+        )
 
         loaded = xLSTMForecaster.load(directory)
 
