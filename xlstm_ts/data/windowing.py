@@ -272,11 +272,12 @@ class WindowDataset(Dataset):
         ds = cls.__new__(cls)
         ds.lookback, ds.horizon, ds.stride = L, H, 1
         ds._store(target, future, past, static, covariate_rows=None if future_next is None else H)
-        width = L + H if future_next is not None else 0
-        for i in range(n):
-            rows = len(target[i]) + (H if future_next is not None else 0)
-            if len(cutoffs[i]) and int(np.max(cutoffs[i])) + (H if width else 0) > rows:
-                raise SeriesTooShortError(f"A cutoff of series {names[i]} lies too close to its end.")
+        appended = H if future_next is not None else 0
+        for i in range(n):  # every window reads the covariates of rows [c - L, c + H)
+            if len(cutoffs[i]) and int(np.max(cutoffs[i])) + H > len(target[i]) + appended:
+                raise SeriesTooShortError(
+                    f"A cutoff of series {names[i]} lies less than horizon={H} rows before its end."
+                )
         counts = [len(c) for c in cutoffs]
         cuts = (
             np.concatenate([np.asarray(c, dtype=np.int64) for c in cutoffs]) if n else np.zeros(0, np.int64)
@@ -295,6 +296,10 @@ class WindowDataset(Dataset):
         parts = [np.asarray(t, dtype=np.float64).reshape(-1) for t in target]
         n = len(parts)
         known = [len(p) for p in parts]
+        if parts:  # the known target, before any unknown horizon is appended
+            _check_finite(
+                torch.from_numpy(np.concatenate(parts)), np.concatenate([[0], np.cumsum(known)]), "target"
+            )
         extra = covariate_rows or 0
         lengths = [k + extra for k in known]
         if extra:  # the target over the appended horizon is unknown
@@ -313,14 +318,6 @@ class WindowDataset(Dataset):
         if static.ndim != 2 or static.shape[0] != n:
             raise ValueError(f"static must have shape [n_series={n}, K]; got {static.shape}.")
         self._static = torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32))  # [n, K]
-        known_rows: np.ndarray | list = (
-            np.concatenate([np.arange(o, o + k) for o, k in zip(self._offsets[:-1], known)]) if n else []
-        )
-        _check_finite(
-            self._target[torch.as_tensor(known_rows, dtype=torch.int64)],
-            np.concatenate([[0], np.cumsum(known)]),
-            "target",
-        )
         for name, t in (("future", self._future), ("past", self._past)):
             _check_finite(t, self._offsets, name)
         _check_finite(self._static, np.arange(n + 1), "static")

@@ -70,6 +70,11 @@ class Param:
         The allowed values of ``choice`` (may include None).
     none : bool
         Whether None is also allowed.
+    instances : tuple of type
+        Objects of these types are accepted as they are (e.g. a full config object instead of a name).
+    when : (str, tuple), optional
+        ``(other, values)``: the parameter is used -- and checked -- only while the parameter ``other`` has
+        one of ``values`` (e.g. ``quantiles`` only with ``loss="quantile"``).
     search : tuple, optional
         Default search range ``(low, high)`` or choices for tuning, where the valid range is too wide.
     log : bool
@@ -82,6 +87,8 @@ class Param:
     closed: str = "both"
     choices: tuple = ()
     none: bool = False
+    instances: tuple[type, ...] = ()
+    when: tuple[str, tuple] | None = None
     search: tuple | None = None
     log: bool = False
 
@@ -117,11 +124,19 @@ class Param:
             text = "'auto' or an int in the range [1, inf)"
         else:
             text = "any object"
+        for kind in self.instances:
+            text += f" or an instance of {kind.__name__}"
         return text + (" or None" if self.none else "")
+
+    def active(self, params: Mapping[str, Any]) -> bool:
+        """Whether the parameter is in use with these values of the others (see ``when``)."""
+        return self.when is None or params.get(self.when[0]) in self.when[1]
 
     # ----------------------------------------------------------------------------------------- check
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` is valid for this entry."""
+        if self.instances and isinstance(value, self.instances):
+            return True
         if value is None:
             return self.none or (self.kind == "choice" and None in self.choices) or self.kind == "object"
         kind = self.kind
@@ -190,10 +205,11 @@ def fail(name: str, caller: str, expected: str, value: Any) -> None:
 
 
 def validate(table: Mapping[str, Param], params: Mapping[str, Any], caller: str) -> None:
-    """Check ``params`` against ``table`` (names not in the table are not checked)."""
+    """Check ``params`` against ``table`` (names not in the table, and parameters not in use, are not
+    checked)."""
     for name, value in params.items():
         spec = table.get(name)
-        if spec is not None and not spec.accepts(value):
+        if spec is not None and spec.active(params) and not spec.accepts(value):
             fail(name, caller, spec.describe(), value)
 
 
@@ -215,10 +231,14 @@ def plain(value: Any) -> Any:
 def normalise(table: Mapping[str, Param], params: Mapping[str, Any]) -> dict[str, Any]:
     """A plain copy of ``params``: numpy scalars become Python scalars; sequences in ``names``,
     ``quantiles`` and ``int_list`` entries become tuples (a single name becomes a one-element tuple);
-    ``quantiles`` become floats."""
+    ``quantiles`` become floats.  A parameter not in use is only made plain (lists become tuples)."""
     out: dict[str, Any] = {}
     for name, value in params.items():
         spec = table.get(name)
+        if spec is not None and not spec.active(params):
+            value = plain(value)
+            out[name] = tuple(value) if isinstance(value, list) else value
+            continue
         kind = spec.kind if spec is not None else "object"
         if kind == "names":
             value = () if value is None else (value,) if isinstance(value, str) else tuple(plain(value))

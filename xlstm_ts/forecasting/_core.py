@@ -288,6 +288,13 @@ class ForecasterCore(BaseEstimator):
         """
         check_is_fitted(self, "params_")
         panel = self._history(X)
+        values = self._panel_forecasts(panel, X_future)
+        return format_forecast(
+            self.output_spec_, values, list(panel.ids), [panel.last_time(i) for i in range(panel.n_series)]
+        )
+
+    def _panel_forecasts(self, panel: PanelData, X_future=None) -> np.ndarray:
+        """Forecasts ``[N, H, Q]`` (original scale) of the horizon after the end of each series of ``panel``."""
         spec = self.output_spec_
         H = spec.horizon
         if spec.columns.future_covariates:
@@ -300,7 +307,4 @@ class ForecasterCore(BaseEstimator):
         else:
             future_next = [np.zeros((H, 0)) for _ in panel.ids]
         cuts = [np.array([T]) for T in panel.lengths()]
-        values = self._window_forecasts(self._windows(panel, cuts, future_next), panel.n_series)
-        return format_forecast(
-            spec, values[:, 0], list(panel.ids), [panel.last_time(i) for i in range(panel.n_series)]
-        )
+        return self._window_forecasts(self._windows(panel, cuts, future_next), panel.n_series)[:, 0]

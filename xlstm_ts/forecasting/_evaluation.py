@@ -98,16 +98,15 @@ class EvaluatingForecaster(ForecasterCore):
         from .plotting import plot_forecast
 
         check_is_fitted(self, "params_")
-        panel = self._history(X)
-        if forecast is None:
-            forecast = self.predict(X)
+        panel = self._history(X)  # parsed once, for the history and the forecast
         ids = list(panel.ids)
         sid = ids[0] if series is None else series
         if sid not in ids:
             raise ValueError(f"series {sid!r} is not among the forecast's series (e.g. {ids[:3]}).")
         i = ids.index(sid)
         spec = self.output_spec_
-        values = forecast_arrays(spec, forecast, ids)[i]  # [H, Q]
+        arrays = self._panel_forecasts(panel) if forecast is None else forecast_arrays(spec, forecast, ids)
+        values = arrays[i]  # [H, Q]
         n_hist = min(len(panel.target[i]), 4 * spec.horizon)
         future = future_index(panel.last_time(i), self.freq_, spec.horizon)
         return plot_forecast(

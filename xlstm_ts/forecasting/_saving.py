@@ -190,11 +190,11 @@ class SavingForecaster(EvaluatingForecaster):
         quantiles = tuple(fitted["quantiles"])
         if quantiles != self._output_quantiles(params):
             raise ModelFileError(f"The stored quantiles {quantiles} disagree with the parameters.")
-        layout_name = fitted["target_name_"]
+        target_name = fitted["target_name_"]
         self.params_ = params
         self.lookback_, self.freq_, self.layout_, self.ids_ = lookback, freq, layout, list(ids)
-        self.n_series_, self.target_name_, self.scaler_ = n, layout_name, scaler
-        self.output_spec_ = OutputSpec(layout, freq, cols, quantiles, params["horizon"], layout_name)
+        self.n_series_, self.target_name_, self.scaler_ = n, target_name, scaler
+        self.output_spec_ = OutputSpec(layout, freq, cols, quantiles, params["horizon"], target_name)
         self.work_per_window_ = float(fitted["work_per_window_"])
         self.context_ = context
         self.last_time_ = last_time

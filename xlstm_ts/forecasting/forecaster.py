@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..nn import xLSTMBlockStackConfig
 from ._base import BASE_CONSTRAINTS, BaseForecaster
-from ._constraints import Param, fail, normalise, plain, validate
+from ._constraints import Param
 from ._network import BACKBONES, ForecastNetwork, stack_config
 from ._training import TrainOptions, train
 from .losses import LOSSES
@@ -20,14 +20,14 @@ from .persistence import ModelFileError
 
 XLSTM_CONSTRAINTS: dict[str, Param] = {
     **BASE_CONSTRAINTS,
-    "backbone": Param("choice", choices=BACKBONES),  # or an xLSTMBlockStackConfig (checked apart)
+    "backbone": Param("choice", choices=BACKBONES, instances=(xLSTMBlockStackConfig,)),
     "embedding_dim": Param("int", low=4, search=(16, 256), log=True),
     "num_blocks": Param("int", low=1, search=(1, 6)),
     "num_heads": Param("int", low=1, search=(1, 2, 4, 8)),
     "slstm_at": Param("int_list", low=0, none=True),
     "dropout": Param("float", low=0.0, high=1.0, closed="left", search=(0.0, 0.3)),
     "loss": Param("choice", choices=LOSSES),
-    "quantiles": Param("quantiles"),
+    "quantiles": Param("quantiles", when=("loss", ("quantile",))),
     "instance_norm": Param("bool"),
     "patch_size": Param("int", low=1, search=(1, 2, 4, 8, 16)),
     "learning_rate": Param("float", low=0.0, high=10.0, closed="right", search=(1e-4, 1e-2), log=True),
@@ -208,18 +208,7 @@ class xLSTMForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------------------------- params
     def _check_params(self) -> dict[str, Any]:
-        table, caller = self._parameter_constraints, type(self).__name__
-        params = self.get_params(deep=False)
-        config = params["backbone"]
-        skip = {"quantiles"} if params["loss"] != "quantile" else set()
-        if isinstance(config, xLSTMBlockStackConfig):
-            skip.add("backbone")
-        elif not (isinstance(config, str) and config in BACKBONES):
-            fail("backbone", caller, f"{table['backbone'].describe()} or an xLSTMBlockStackConfig", config)
-        validate(table, {k: v for k, v in params.items() if k not in skip}, caller)
-        out = normalise({k: v for k, v in table.items() if k not in skip}, params)
-        if "quantiles" in skip and isinstance(out["quantiles"], (list, tuple)):  # unused, but kept as a tuple
-            out["quantiles"] = tuple(plain(out["quantiles"]))
+        out = super()._check_params()
         self._backbone_config(out)  # inconsistent backbone parameters fail here, before any training
         return out
 
@@ -261,9 +250,11 @@ class xLSTMForecaster(BaseForecaster):
         )
 
     def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
-        net = ForecastNetwork(
-            self._backbone_config(params), params["horizon"], patch_size=params["patch_size"]
-        )
+        # on the meta device: no memory, no initialisation, and no draw from the caller's random generator
+        with torch.device("meta"):
+            net = ForecastNetwork(
+                self._backbone_config(params), params["horizon"], patch_size=params["patch_size"]
+            )
         return sum(w.numel() for w in net.parameters()) * math.ceil(lookback / params["patch_size"])
 
     def _fit_model(self, train_set, val_set) -> None:
