@@ -332,8 +332,34 @@ class WindowDataset(Dataset):
         self.loc, self.scale = loc, scale
         ends = starts + self.lookback + self.horizon
         self.has_target = bool(np.all(ends <= self._known[series])) if len(series) else True
+        # the same index as tensors, on the device of the stored series (see :meth:`to`)
+        self._series_t, self._starts_t = torch.from_numpy(series), torch.from_numpy(starts)
+        self._rows_t = torch.from_numpy(self._offsets[series] + starts)
+        self._loc_t, self._scale_t = torch.from_numpy(loc), torch.from_numpy(scale)
         self._l_range = torch.arange(self.lookback)
         self._lh_range = torch.arange(self.lookback + self.horizon)
+
+    _TENSORS = (
+        "_target", "_future", "_past", "_static", "_series_t", "_starts_t", "_rows_t", "_loc_t", "_scale_t",
+        "_l_range", "_lh_range",
+    )  # fmt: skip
+
+    @property
+    def device(self) -> torch.device:
+        """Where the stored series live (and the batches are built)."""
+        return self._target.device
+
+    def to(self, device: torch.device | str) -> WindowDataset:
+        """A copy whose series and index live on ``device``: batches are then sliced there, with no host
+        copies (``ds.to("cuda")[torch.arange(256, device="cuda")]``).  ``self`` is unchanged."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        for name in self._TENSORS:
+            setattr(out, name, getattr(self, name).to(device))
+        return out
 
     @property
     def n_future(self) -> int:
@@ -359,31 +385,36 @@ class WindowDataset(Dataset):
         return len(self.starts)
 
     def __getitem__(self, index: int | Sequence[int] | np.ndarray | torch.Tensor) -> dict[str, torch.Tensor]:
-        if isinstance(index, torch.Tensor):
-            index = index.numpy()
-        if isinstance(index, numbers.Integral) or (isinstance(index, np.ndarray) and index.ndim == 0):
+        if isinstance(index, numbers.Integral) or (
+            isinstance(index, (np.ndarray, torch.Tensor)) and index.ndim == 0
+        ):
             k = int(index)
             if not -len(self) <= k < len(self):
                 raise IndexError(f"window {k} out of range for a dataset of {len(self)} windows.")
-            return {key: value[0] for key, value in self._batch(np.array([k % len(self)])).items()}
-        return self._batch(np.asarray(index, dtype=np.int64))
-
-    def _batch(self, ks: np.ndarray) -> dict[str, torch.Tensor]:
-        if ks.ndim != 1 or (len(ks) and (ks.min() < -len(self) or ks.max() >= len(self))):
+            ks = torch.tensor([k % len(self)], device=self.device)
+            return {key: value[0] for key, value in self.batch(ks).items()}
+        if not isinstance(index, torch.Tensor):
+            index = torch.from_numpy(np.asarray(index, dtype=np.int64))
+        if index.ndim != 1 or (len(index) and (int(index.min()) < 0 or int(index.max()) >= len(self))):
             raise IndexError(f"window indices must be a 1-d array within [0, {len(self)}).")
-        series, starts = torch.from_numpy(self.series[ks]), torch.from_numpy(self.starts[ks])
-        rows = torch.from_numpy(self._offsets[self.series[ks]] + self.starts[ks])[:, None]  # [N, 1]
+        return self.batch(index.to(self.device, torch.int64))
+
+    def batch(self, ks: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The windows ``ks`` (int64 ``[N]`` on :attr:`device`, unchecked) as one batch, sliced where the
+        data lives: pure tensor indexing, no host synchronisation."""
+        rows = self._rows_t[ks][:, None]  # [N, 1]
         L = self.lookback
         hist, full = rows + self._l_range, rows + self._lh_range  # [N, L], [N, L + H]
-        loc = torch.from_numpy(self.loc[ks])[:, None]  # [N, 1] float64
-        scale = torch.from_numpy(self.scale[ks])[:, None]
+        series = self._series_t[ks]
+        loc = self._loc_t[ks][:, None]  # [N, 1] float64
+        scale = self._scale_t[ks][:, None]
         out = {
             "x": ((self._target[hist] - loc) / scale).float(),
             "past": self._past[hist],
             "future": self._future[full],
             "static": self._static[series],
             "series": series,
-            "start": starts,
+            "start": self._starts_t[ks],
             "loc": loc[:, 0],
             "scale": scale[:, 0],
         }

@@ -31,8 +31,12 @@ class ForecastModule(L.LightningModule):
     def forward(self, batch: dict) -> torch.Tensor:
         return self.network(batch["x"], batch["past"], batch["future"], batch["static"])
 
+    def batch_loss(self, batch: dict) -> torch.Tensor:
+        """The training loss of one batch (a scalar tensor)."""
+        return forecast_loss(self.loss_name, self(batch), batch["y"], self.quantiles)
+
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
-        loss = forecast_loss(self.loss_name, self(batch), batch["y"], self.quantiles)
+        loss = self.batch_loss(batch)
         self.log(
             f"{stage}_loss",
             loss,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import sys
 import tempfile
 import time
 import warnings
@@ -37,13 +36,20 @@ class TrainOptions:
     trainer_kwargs: dict[str, Any] = field(default_factory=dict)
     verbose: bool = True
     label: str = "training"
+    #: With a validation set: score the untrained (warm-started) module on it first, and return it
+    #: unchanged (``best_epoch=-1``) when no trained epoch does better.
+    keep_start_if_best: bool = False
+    #: ``time.perf_counter()`` at which the caller's work began, so that a ``max_time`` budget in
+    #: ``trainer_kwargs`` covers the preparation too (None: the budget starts with training).
+    started: float | None = None
 
 
 @dataclass
 class TrainResult:
     network: torch.nn.Module
-    best_epoch: int
+    best_epoch: int  # -1: the starting weights were kept (see TrainOptions.keep_start_if_best)
     n_epochs: int
+    stopped_by_budget: bool = False
 
 
 # ---------------------------------------------------------------------------------------------- context
@@ -136,85 +142,53 @@ def is_distributed(trainer_kwargs: dict[str, Any]) -> bool:
     return many or "ddp" in strategy or "fsdp" in strategy
 
 
-# --------------------------------------------------------------------------------------------- progress
-def _progress_callback(label: str):
-    import lightning as L
-
-    class ProgressLine(L.Callback):
-        """One line per training: rewritten in place on a terminal, a single summary line elsewhere."""
-
-        def __init__(self) -> None:
-            self.stream = sys.stderr
-            self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-            self.start = time.perf_counter()
-
-        def _metrics(self, trainer) -> str:
-            parts = []
-            for key in ("train_loss", "val_loss"):
-                value = trainer.callback_metrics.get(key)
-                if value is not None:
-                    parts.append(f"{key} {float(value):.4g}")
-            return ", ".join(parts)
-
-        def on_train_epoch_end(self, trainer, pl_module) -> None:
-            if self.tty and trainer.is_global_zero:
-                total = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?"
-                line = f"{label}: epoch {trainer.current_epoch + 1}/{total}  {self._metrics(trainer)}"
-                self.stream.write("\r" + line.ljust(78))
-                self.stream.flush()
-
-        def on_train_end(self, trainer, pl_module) -> None:
-            if not trainer.is_global_zero:
-                return
-            seconds = time.perf_counter() - self.start
-            line = f"{label}: {trainer.current_epoch} epoch(s) in {seconds:.1f} s  {self._metrics(trainer)}"
-            self.stream.write(("\r" + line.ljust(78) if self.tty else line) + "\n")
-            self.stream.flush()
-
-    return ProgressLine()
-
-
 # ------------------------------------------------------------------------------------------------ train
 def _loaders(train_set, val_set, options: TrainOptions, distributed: bool):
-    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+    from torch.utils.data import DataLoader
 
-    generator = torch.Generator().manual_seed(options.seed if options.seed is not None else 0)
-    val_batch = max(options.batch_size, 256)
+    from ._batches import WindowBatches
+
+    val_batch = max(options.batch_size, 1024)
+    seed = options.seed if options.seed is not None else 0
     if distributed:  # plain batched loaders, so that Lightning can insert its DistributedSampler
+        generator = torch.Generator().manual_seed(seed)
         train = DataLoader(train_set, batch_size=options.batch_size, shuffle=True, generator=generator)
         val = DataLoader(val_set, batch_size=val_batch) if val_set is not None else None
         return train, val
-    # whole batches are sliced at once from the window index (no per-window Python calls)
-    sampler = BatchSampler(RandomSampler(train_set, generator=generator), options.batch_size, drop_last=False)
-    train = DataLoader(train_set, batch_size=None, sampler=sampler)
-    val = None
-    if val_set is not None:  # every validation window is used (drop_last=False)
-        val = DataLoader(
-            val_set,
-            batch_size=None,
-            sampler=BatchSampler(SequentialSampler(val_set), val_batch, drop_last=False),
-        )
+    # whole batches sliced on the training device from a resident copy of the series
+    train = WindowBatches(train_set, options.batch_size, shuffle=True, seed=seed)
+    val = WindowBatches(val_set, val_batch, shuffle=False) if val_set is not None else None  # every window
     return train, val
 
 
 def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
-    """Fit the LightningModule ``module`` (whose ``network`` attribute is the plain network) and return
-    the network on the CPU in float32, in eval mode: the best validation epoch's weights when there is a
-    validation set, else the (averaged) final ones."""
+    """Fit the LightningModule ``module`` (whose ``network`` attribute is the plain network, and whose
+    ``batch_loss(batch)`` is the loss it trains) and return the network on the CPU in float32, in eval
+    mode: the best validation epoch's weights when there is a validation set (or the starting weights,
+    with ``keep_start_if_best``, when no epoch beats them), else the (averaged) final ones.
+
+    A ``max_time`` in ``trainer_kwargs`` is a budget for the whole fit, measured from
+    ``options.started``: training stops early enough for the final validation pass to fit in it too."""
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
+    from ._batches import WindowBatches
+    from ._callbacks import Budget, PlaceBatches, ProgressLine, StartScore, budget_seconds
     from ._module import LateWeightAveraging
 
     extra = dict(options.trainer_kwargs)
+    budget = extra.pop("max_time", None)
+    deadline = None
+    if budget is not None:
+        deadline = (options.started or time.perf_counter()) + budget_seconds(budget)
     train_loader, val_loader = _loaders(train_set, val_set, options, is_distributed(extra))
     accelerator = resolve_accelerator(options.device)
     with tempfile.TemporaryDirectory(prefix="xlstm_ts_") as workdir:
-        callbacks: list = []
+        callbacks: list = [PlaceBatches(*(lo for lo in (train_loader, val_loader) if isinstance(lo, WindowBatches)))]
         # with a validation split the best-epoch checkpoint plays the part of the weight average
         if options.weight_averaging is not None and val_loader is None:
             callbacks.append(LateWeightAveraging(options.weight_averaging))
-        checkpoint = None
+        checkpoint = start = None
         if val_loader is not None:
             checkpoint = ModelCheckpoint(dirpath=workdir, monitor="val_loss", mode="min", save_top_k=1)
             callbacks.append(checkpoint)
@@ -227,8 +201,15 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
                         check_on_train_epoch_end=False,
                     )
                 )
+            if options.keep_start_if_best:
+                start = StartScore(WindowBatches(val_set, max(options.batch_size, 1024), shuffle=False))
+                callbacks.append(start)
+        timer = None
+        if deadline is not None:
+            timer = Budget(deadline, len(val_set) if val_set is not None else 0)
+            callbacks.append(timer)
         if options.verbose:
-            callbacks.append(_progress_callback(options.label))
+            callbacks.append(ProgressLine(options.label))
         trainer_options: dict[str, Any] = dict(
             max_epochs=options.max_epochs,
             accelerator=accelerator,
@@ -251,10 +232,19 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
         with quiet_lightning():
             trainer = L.Trainer(**trainer_options)
             trainer.fit(module, train_loader, val_loader)
-        best_epoch = trainer.current_epoch - 1
+        best_epoch, kept_start = max(trainer.current_epoch - 1, 0), False
         if checkpoint is not None and checkpoint.best_model_path:
             state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
             module.load_state_dict(state["state_dict"])
             best_epoch = int(state["epoch"])
+            best = checkpoint.best_model_score
+            if start is not None and start.score is not None and start.state is not None:
+                if best is None or start.score <= float(best):
+                    module.load_state_dict(start.state)
+                    kept_start = True
+        elif start is not None and start.state is not None:  # stopped before any validation ran
+            module.load_state_dict(start.state)
+            kept_start = True
         n_epochs = trainer.current_epoch
-    return TrainResult(module.network.to("cpu").float().eval(), max(best_epoch, 0), n_epochs)
+    stopped = bool(timer is not None and timer.stopped)
+    return TrainResult(module.network.to("cpu").float().eval(), -1 if kept_start else best_epoch, n_epochs, stopped)
