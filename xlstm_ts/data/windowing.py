@@ -201,6 +201,8 @@ class WindowDataset(Dataset):
         ]
         series_loc = np.zeros(n) if loc is None else np.asarray(loc, dtype=np.float64).reshape(n)
         series_scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64).reshape(n)
+        self._end_range = end_range
+        self._series_stats = (series_loc, series_scale)
         counts = [len(s) for s in starts]
         self._index(
             np.repeat(np.arange(n, dtype=np.int64), counts),
@@ -338,6 +340,36 @@ class WindowDataset(Dataset):
         self._loc_t, self._scale_t = torch.from_numpy(loc), torch.from_numpy(scale)
         self._l_range = torch.arange(self.lookback)
         self._lh_range = torch.arange(self.lookback + self.horizon)
+
+    def with_stride(self, stride: int) -> WindowDataset:
+        """The same series and window rule with another ``stride`` (sharing the stored series); only for
+        datasets built by the constructor."""
+        if not hasattr(self, "_end_range"):
+            raise ValueError("with_stride needs a dataset built by WindowDataset(...), not at_cutoffs().")
+        stride = _positive_int(stride, "stride")
+        lengths = self._known.tolist()
+        starts = [
+            window_starts(
+                lengths[i],
+                self.lookback,
+                self.horizon,
+                stride,
+                None if self._end_range is None else self._end_range[i],
+            )
+            for i in range(len(lengths))
+        ]
+        counts = [len(s) for s in starts]
+        loc, scale = self._series_stats
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.stride = stride
+        out._index(
+            np.repeat(np.arange(len(lengths), dtype=np.int64), counts),
+            np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
+            np.repeat(loc, counts),
+            np.repeat(scale, counts),
+        )
+        return out.to(self.device) if self.device.type != "cpu" else out
 
     _TENSORS = (
         "_target", "_future", "_past", "_static", "_series_t", "_starts_t", "_rows_t", "_loc_t", "_scale_t",

@@ -34,7 +34,9 @@ def budget_seconds(value: Any) -> float:
         try:
             seconds = timedelta(**value).total_seconds()
         except TypeError as err:
-            raise ValueError(f'trainer_kwargs["max_time"] as a dict takes timedelta arguments; {err}.') from err
+            raise ValueError(
+                f'trainer_kwargs["max_time"] as a dict takes timedelta arguments; {err}.'
+            ) from err
     else:
         raise ValueError(
             'trainer_kwargs["max_time"] must be a "DD:HH:MM:SS" string, a datetime.timedelta or a dict such as '

@@ -5,6 +5,7 @@ See :mod:`xlstm_ts.forecasting._base` for the protocol a concrete forecaster imp
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -89,6 +90,7 @@ class ForecasterCore(BaseEstimator):
         ``y`` is ignored (the target is a column or the values of ``X``); it exists for the
         scikit-learn signature.
         """
+        self._fit_started = time.perf_counter()  # a max_time budget covers the preparation too
         params = self._check_params()
         columns = self._column_spec(params)
         panel = parse_panel(X, columns=columns, freq=params["freq"], fill_method=params["fill_method"])
@@ -246,17 +248,20 @@ class ForecasterCore(BaseEstimator):
             ids=panel.ids,
         )
 
+    def _inference_device(self) -> torch.device:
+        """Where :meth:`_forecast_batch` runs (the CPU unless a forecaster says otherwise)."""
+        return torch.device("cpu")
+
     def _window_forecasts(self, windows: WindowDataset, n_series: int, batch_size: int = 1024) -> np.ndarray:
         """Forecasts ``[N, W, H, Q]`` in the original scale, quantiles sorted (never crossing)."""
         outs = []
+        device = self._inference_device()
+        if device.type != "cpu":  # batches sliced where the model runs, larger ones
+            windows, batch_size = windows.to(device), 8 * batch_size
         with torch_threads(self._threads(min(len(windows), batch_size))), torch.no_grad():
             for a in range(0, len(windows), batch_size):
-                outs.append(
-                    np.asarray(
-                        self._forecast_batch(windows[np.arange(a, min(a + batch_size, len(windows)))]),
-                        dtype=np.float64,
-                    )
-                )
+                ks = torch.arange(a, min(a + batch_size, len(windows)), device=device)
+                outs.append(np.asarray(self._forecast_batch(windows.batch(ks)), dtype=np.float64))
         out = np.concatenate(outs)
         values = out * windows.scale[:, None, None] + windows.loc[:, None, None]
         if self.output_spec_.quantiles:

@@ -56,7 +56,9 @@ class ForecastModule(L.LightningModule):
 
     def configure_optimizers(self):
         optimiser = torch.optim.AdamW(
-            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            [w for w in self.parameters() if w.requires_grad],
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
         )
         total = max(1, int(self.trainer.estimated_stepping_batches))
         schedule = torch.optim.lr_scheduler.OneCycleLR(

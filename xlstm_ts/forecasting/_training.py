@@ -184,7 +184,9 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
     train_loader, val_loader = _loaders(train_set, val_set, options, is_distributed(extra))
     accelerator = resolve_accelerator(options.device)
     with tempfile.TemporaryDirectory(prefix="xlstm_ts_") as workdir:
-        callbacks: list = [PlaceBatches(*(lo for lo in (train_loader, val_loader) if isinstance(lo, WindowBatches)))]
+        callbacks: list = [
+            PlaceBatches(*(lo for lo in (train_loader, val_loader) if isinstance(lo, WindowBatches)))
+        ]
         # with a validation split the best-epoch checkpoint plays the part of the weight average
         if options.weight_averaging is not None and val_loader is None:
             callbacks.append(LateWeightAveraging(options.weight_averaging))
@@ -238,13 +240,17 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
             module.load_state_dict(state["state_dict"])
             best_epoch = int(state["epoch"])
             best = checkpoint.best_model_score
-            if start is not None and start.score is not None and start.state is not None:
-                if best is None or start.score <= float(best):
-                    module.load_state_dict(start.state)
-                    kept_start = True
+            started_better = (
+                start is not None and start.score is not None and (best is None or start.score <= float(best))
+            )
+            if started_better and start is not None and start.state is not None:
+                module.load_state_dict(start.state)
+                kept_start = True
         elif start is not None and start.state is not None:  # stopped before any validation ran
             module.load_state_dict(start.state)
             kept_start = True
         n_epochs = trainer.current_epoch
     stopped = bool(timer is not None and timer.stopped)
-    return TrainResult(module.network.to("cpu").float().eval(), -1 if kept_start else best_epoch, n_epochs, stopped)
+    return TrainResult(
+        module.network.to("cpu").float().eval(), -1 if kept_start else best_epoch, n_epochs, stopped
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar, cast
 
@@ -12,9 +12,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..nn import xLSTMBlockStackConfig
 from ._base import BASE_CONSTRAINTS, BaseForecaster
+from ._batches import WindowBatches
 from ._constraints import Param
-from ._network import BACKBONES, ForecastNetwork, stack_config
-from ._training import TrainOptions, train
+from ._network import BACKBONES, HEADS, ForecastNetwork, fit_linear_path, n_tokens, stack_config
+from ._training import TrainOptions, resolve_accelerator, train
 from .losses import LOSSES
 from .persistence import ModelFileError
 
@@ -30,6 +31,9 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
     "quantiles": Param("quantiles", when=("loss", ("quantile",))),
     "instance_norm": Param("bool"),
     "patch_size": Param("int", low=1, search=(1, 2, 4, 8, 16)),
+    "patch_stride": Param("int", low=1, none=True),
+    "head": Param("choice", choices=HEADS),
+    "linear_path": Param("bool"),
     "learning_rate": Param("float", low=0.0, high=10.0, closed="right", search=(1e-4, 1e-2), log=True),
     "batch_size": Param("int", low=1, search=(16, 256), log=True),
     "max_epochs": Param("int", low=1),
@@ -39,6 +43,10 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
     "device": Param("choice", choices=("auto", "cpu", "cuda", "gpu", "mps")),
     "trainer_kwargs": Param("dict", none=True),
 }
+
+
+#: Network settings of models saved before the head and linear-path options existed.
+_BEFORE_HEADS: dict[str, Any] = {"head": "last", "linear_path": False}
 
 
 class xLSTMForecaster(BaseForecaster):
@@ -151,6 +159,9 @@ class xLSTMForecaster(BaseForecaster):
         scaler: str = "standard",
         instance_norm: bool = True,
         patch_size: int = 1,
+        patch_stride: int | None = None,
+        head: str = "last",
+        linear_path: bool = False,
         learning_rate: float = 3e-3,
         batch_size: int = 32,
         max_epochs: int = 60,
@@ -185,6 +196,9 @@ class xLSTMForecaster(BaseForecaster):
         self.scaler = scaler
         self.instance_norm = instance_norm
         self.patch_size = patch_size
+        self.patch_stride = patch_stride
+        self.head = head
+        self.linear_path = linear_path
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -247,21 +261,40 @@ class xLSTMForecaster(BaseForecaster):
             dropout=p["dropout"],
             patch_size=p["patch_size"],
             relative_eps=p["scaler"] == "none",
+            lookback=self.lookback_,
+            patch_stride=p["patch_stride"],
+            head=p["head"],
+            linear_path=p["linear_path"],
         )
 
     def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
         # on the meta device: no memory, no initialisation, and no draw from the caller's random generator
         with torch.device("meta"):
             net = ForecastNetwork(
-                self._backbone_config(params), params["horizon"], patch_size=params["patch_size"]
+                self._backbone_config(params),
+                params["horizon"],
+                patch_size=params["patch_size"],
+                lookback=lookback,
+                patch_stride=params["patch_stride"],
+                head=params["head"],
+                linear_path=params["linear_path"],
             )
-        return sum(w.numel() for w in net.parameters()) * math.ceil(lookback / params["patch_size"])
+        tokens = n_tokens(lookback, params["patch_size"], params["patch_stride"] or params["patch_size"])
+        return sum(w.numel() for w in net.backbone.parameters()) * tokens + sum(
+            w.numel() for w in (*net.head.parameters(), *net.input_proj.parameters())
+        )
 
     def _fit_model(self, train_set, val_set) -> None:
         from ._module import ForecastModule
 
         p = self.params_
         network = self._network(train_set.n_past, train_set.n_future, train_set.n_static)
+        if p["linear_path"]:  # closed-form warm start: training begins at the ridge forecast
+            # every window, whatever the training stride: the ridge fit is cheap and half the windows cost accuracy
+            batches = WindowBatches(train_set.with_stride(1), 4096, shuffle=False)
+            batches.place(torch.device("cuda") if resolve_accelerator(p["device"]) == "gpu" else "cpu")
+            fit_linear_path(network, batches)
+            network.linear.requires_grad_(False)  # the xLSTM learns the residual of the ridge forecast
         module = ForecastModule(network, p["loss"], self.output_spec_.quantiles, p["learning_rate"])
         options = TrainOptions(
             batch_size=p["batch_size"],
@@ -273,29 +306,44 @@ class xLSTMForecaster(BaseForecaster):
             trainer_kwargs=dict(p["trainer_kwargs"] or {}),
             verbose=p["verbose"],
             label=type(self).__name__,
+            keep_start_if_best=p["linear_path"],
+            started=self._fit_started,
         )
         result = train(module, train_set, val_set, options)
         self.network_ = cast(ForecastNetwork, result.network)
         self.best_epoch_, self.n_epochs_ = result.best_epoch, result.n_epochs
         self.backbone_config_ = self._backbone_config(p)
 
+    def _inference_device(self) -> torch.device:
+        # forecasts run where the model was trained: a GPU when ``device`` picks one
+        if resolve_accelerator(self.params_["device"]) == "gpu" and torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+
+    def _device_network(self, device: torch.device) -> ForecastNetwork:
+        """``network_`` on ``device`` (a copy kept while ``network_`` stays the same object)."""
+        if device.type == "cpu":
+            return self.network_
+        cached = getattr(self, "_network_copy", None)
+        if cached is None or cached[0] is not self.network_ or cached[1] != device:
+            cached = (self.network_, device, copy.deepcopy(self.network_).to(device).eval())
+            self._network_copy = cached
+        return cached[2]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_network_copy", None)  # a device copy of network_, rebuilt when needed
+        return state
+
     def _forecast_batch(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
-        return self.network_(batch["x"], batch["past"], batch["future"], batch["static"]).double().numpy()
+        net = self._device_network(batch["x"].device)
+        return net(batch["x"], batch["past"], batch["future"], batch["static"]).double().cpu().numpy()
 
     def _model_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         net = self.network_
         config = {
             "backbone_config": self.backbone_config_.to_dict(),
-            "network": {
-                "horizon": net.horizon,
-                "n_outputs": net.n_outputs,
-                "n_past": net.n_past,
-                "n_future": net.n_future,
-                "n_static": net.n_static,
-                "instance_norm": net.instance_norm,
-                "patch_size": net.patch_size,
-                "relative_eps": net.relative_eps,
-            },
+            "network": net.config(),
             "best_epoch_": self.best_epoch_,
             "n_epochs_": self.n_epochs_,
         }
@@ -313,8 +361,14 @@ class xLSTMForecaster(BaseForecaster):
             "instance_norm": p["instance_norm"],
             "patch_size": p["patch_size"],
             "relative_eps": p["scaler"] == "none",
+            "lookback": self.lookback_,
+            "patch_stride": p["patch_stride"] or p["patch_size"],
+            "head": p["head"],
+            "linear_path": p["linear_path"],
         }
-        stored = config["network"]
+        # settings that did not exist when older models were saved
+        before = {**_BEFORE_HEADS, "lookback": expected["lookback"], "patch_stride": expected["patch_stride"]}
+        stored = {**before, **config["network"]}
         wrong = {k: (stored.get(k), v) for k, v in expected.items() if stored.get(k) != v}
         if wrong:
             raise ModelFileError(

@@ -1,0 +1,280 @@
+"""The standard long-horizon (LTSF) protocol for ``xLSTMForecaster``: selection on validation, then test.
+
+For each dataset and horizon:
+
+1. **Selection** (validation only).  Every candidate configuration is fitted with the first seed on the
+   rows before the test border (train rows for the windows, the protocol's validation rows for early
+   stopping) and scored by its MSE over all validation windows.  The selection function receives a frame
+   that *ends at the validation border*: it cannot see a single test row.
+2. **Test.**  The candidate with the lowest validation MSE is fitted with every seed (the selection fit is
+   reused for the first seed) and scored once over all test windows (no ``drop_last``).
+
+Beside it, in the same run, the closed-form NLinear-OLS floor (ridge from the last-value-normalised
+lookback to the horizon, one matrix for all channels, lambda = 1e-3 N, fitted on the train rows; see
+docs/ltsf_protocol.md section 3) is computed on the same data.  Every fit and every score is one JSON line in
+``--out``; ``--summary FILE`` prints the table of a finished run with the published anchors.
+
+The protocol (docs/ltsf_protocol.md): the columns are series of one global model (channel-independent); a
+StandardScaler fitted on the train rows scales every row and metrics are on the scaled values.
+
+Usage::
+
+    python benchmarks/ltsf.py --datasets ETTh1 --horizons 96 --seeds 0 1 2 --data-home ../shared/data \\
+        --candidates '[{"embedding_dim": 64}, {"embedding_dim": 128}]' --out ltsf.jsonl
+    python benchmarks/ltsf.py --summary ltsf.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+#: Published test MSE (docs/ltsf_protocol.md section 2; all test windows for NLinear-OLS, PatchTST's own
+#: evaluation for PatchTST/42): (NLinear-OLS, PatchTST/42 at L=336, best published xLSTM model).
+ANCHORS: dict[tuple[str, int], tuple[float, float, float]] = {
+    ("ETTh1", 96): (0.370, 0.375, 0.359),
+    ("ETTh1", 192): (0.403, 0.414, 0.401),
+    ("ETTh1", 336): (0.426, 0.431, 0.408),
+    ("ETTh1", 720): (0.422, 0.449, 0.419),
+    ("ETTh2", 96): (0.273, 0.274, 0.267),
+    ("ETTh2", 192): (0.334, 0.339, 0.338),
+    ("ETTh2", 336): (0.358, 0.331, 0.367),
+    ("ETTh2", 720): (0.385, 0.379, 0.388),
+    ("ETTm1", 96): (0.300, 0.290, 0.275),
+    ("ETTm1", 192): (0.336, 0.332, 0.319),
+    ("ETTm1", 336): (0.370, 0.366, 0.353),
+    ("ETTm1", 720): (0.426, 0.420, 0.409),
+}
+
+#: What every candidate starts from (a candidate overrides any of it).
+BASE = dict(lookback=336, scaler="none", validation_size=0.25, verbose=False)
+
+
+# ------------------------------------------------------------------------------------------------ data
+def protocol_frame(dataset: str, data_home: str | None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The scaled long frame of ``dataset`` up to its test border and the border rows
+    (``train``, ``val``, ``test``: the exclusive ends of the train, validation and test targets)."""
+    from xlstm_ts.datasets import load_dataset, split_borders
+
+    df = load_dataset(dataset, data_home=data_home)
+    borders = split_borders(dataset, len(df), 1)
+    ends = {k: borders[k][1] for k in ("train", "val", "test")}
+    train = df.iloc[: ends["train"]]
+    scaled = (df - train.mean()) / train.std(ddof=0)
+    name = df.index.name or "date"
+    long = (
+        scaled.iloc[: ends["test"]]
+        .reset_index()
+        .melt(id_vars=name, var_name="unique_id", value_name="y")
+        .rename(columns={name: "ds"})[["unique_id", "ds", "y"]]
+    )
+    return long, ends
+
+
+def rows_before(long: pd.DataFrame, end: int) -> pd.DataFrame:
+    """Every series' rows before row ``end`` (the frame a stage may see)."""
+    return long[long.groupby("unique_id").cumcount() < end].reset_index(drop=True)
+
+
+def nlinear_ols(long: pd.DataFrame, ends: dict[str, int], lookback: int, horizon: int) -> tuple[float, float]:
+    """Test MSE/MAE of the closed-form NLinear-OLS floor (docs/ltsf_protocol.md section 3)."""
+    wide = long.pivot(index="ds", columns="unique_id", values="y").to_numpy()  # [T, C]
+
+    def windows(lo: int, hi: int):  # windows whose targets lie in [lo, hi)
+        starts = np.arange(lo - lookback, hi - lookback - horizon + 1)
+        idx = starts[:, None] + np.arange(lookback + horizon)
+        w = wide[idx]  # [N, L + H, C]
+        w = np.moveaxis(w, 2, 1).reshape(-1, lookback + horizon)  # every channel is a window
+        last = w[:, lookback - 1 : lookback]
+        return w[:, :lookback] - last, w[:, lookback:] - last, last
+
+    x, y, _ = windows(lookback, ends["train"])
+    gram = x.T @ x + 1e-3 * len(x) * np.eye(lookback)
+    weights = np.linalg.solve(gram, x.T @ y)
+    xt, yt, _ = windows(ends["val"], ends["test"])
+    err = xt @ weights - yt
+    return float(np.mean(err**2)), float(np.mean(np.abs(err)))
+
+
+# ----------------------------------------------------------------------------------------------- stages
+def _fit(frame: pd.DataFrame, config: dict, horizon: int, seed: int):
+    from xlstm_ts import xLSTMForecaster
+
+    params = {**BASE, **config, "horizon": horizon, "random_state": seed}
+    start = time.perf_counter()
+    model = xLSTMForecaster(**params).fit(frame)
+    return model, time.perf_counter() - start
+
+
+def _score(model, frame: pd.DataFrame, n_windows: int) -> dict:
+    start = time.perf_counter()
+    result = model.backtest(frame, n_windows=n_windows, step=1)
+    return {
+        "mse": float(result.overall["mse"]),
+        "mae": float(result.overall["mae"]),
+        "eval_s": time.perf_counter() - start,
+        "windows": int(result.windows.shape[0]),
+    }
+
+
+def select_one(job: dict) -> dict:
+    """Fit one candidate on the rows before the validation border ... and score it on the validation
+    windows.  ``job["frame"]`` ends at the validation border: no test row is reachable from here."""
+    frame, ends, horizon = job["frame"], job["ends"], job["horizon"]
+    model, fit_s = _fit(frame, job["config"], horizon, job["seed"])
+    val = _score(model, frame, ends["val"] - ends["train"] - horizon + 1)
+    return {"model": model, "fit_s": fit_s, "val": val}
+
+
+def test_one(job: dict) -> dict:
+    """Fit (or reuse) one seed of the selected configuration and score it on every test window."""
+    model, fit_s = job.get("model"), job.get("fit_s")
+    if model is None:
+        model, fit_s = _fit(job["fit_frame"], job["config"], job["horizon"], job["seed"])
+    test = _score(model, job["frame"], job["ends"]["test"] - job["ends"]["val"] - job["horizon"] + 1)
+    return {
+        "model": None,
+        "fit_s": fit_s,
+        "test": test,
+        "epochs": model.n_epochs_,
+        "best_epoch": model.best_epoch_,
+    }
+
+
+def _pool(jobs: int):
+    import multiprocessing as mp
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) if jobs > 1 else None
+
+
+def _map(pool, fn, items):
+    return list(pool.map(fn, items)) if pool is not None else [fn(i) for i in items]
+
+
+def run_cell(dataset: str, horizon: int, args, environment: dict, out) -> None:
+    long, ends = protocol_frame(dataset, args.data_home)
+    val_frame = rows_before(long, ends["val"])  # what selection may see
+    candidates = json.loads(args.candidates)
+    seed0, more = args.seeds[0], args.seeds[1:]
+    pool = _pool(args.jobs)
+
+    def emit(record: dict) -> None:
+        record = {"dataset": dataset, "horizon": horizon, **environment, **record}
+        out.write(json.dumps(record) + "\n")
+        out.flush()
+
+    jobs = [
+        {"frame": val_frame, "ends": ends, "horizon": horizon, "config": c, "seed": seed0} for c in candidates
+    ]
+    picked = _map(pool, select_one, jobs)
+    for c, res in zip(candidates, picked):
+        emit({"stage": "select", "config": c, "seed": seed0, "val_mse": res["val"]["mse"],
+              "val_mae": res["val"]["mae"], "fit_s": res["fit_s"], "eval_s": res["val"]["eval_s"],
+              "epochs": res["model"].n_epochs_, "best_epoch": res["model"].best_epoch_})  # fmt: skip
+        print(f"{dataset} H={horizon} select {json.dumps(c)}: val MSE {res['val']['mse']:.4f} "
+              f"(fit {res['fit_s']:.1f} s, best epoch {res['model'].best_epoch_})", flush=True)  # fmt: skip
+    best = int(np.argmin([r["val"]["mse"] for r in picked]))
+    config = candidates[best]
+    # the test stage: the selected configuration only, every seed, all test windows
+    tests = [{"model": picked[best]["model"], "fit_s": picked[best]["fit_s"], "frame": long, "ends": ends,
+              "horizon": horizon, "config": config, "seed": seed0}]  # fmt: skip
+    tests += [{"fit_frame": val_frame, "frame": long, "ends": ends, "horizon": horizon, "config": config,
+               "seed": s} for s in more]  # fmt: skip
+    results = [test_one(tests[0]), *_map(pool, test_one, tests[1:])]
+    if pool is not None:
+        pool.shutdown()
+    lookback = {**BASE, **config}["lookback"]
+    floor_mse, floor_mae = nlinear_ols(long, ends, 336, horizon)
+    for seed, res in zip(args.seeds, results):
+        emit({"stage": "test", "config": config, "seed": seed, "test_mse": res["test"]["mse"],
+              "test_mae": res["test"]["mae"], "fit_s": res["fit_s"], "eval_s": res["test"]["eval_s"],
+              "windows": res["test"]["windows"], "epochs": res["epochs"], "best_epoch": res["best_epoch"]})  # fmt: skip
+    emit(
+        {
+            "stage": "floor",
+            "model": "NLinear-OLS",
+            "lookback": 336,
+            "test_mse": floor_mse,
+            "test_mae": floor_mae,
+        }
+    )
+    mses = [r["test"]["mse"] for r in results]
+    print(f"{dataset} H={horizon} L={lookback} test MSE {np.mean(mses):.4f} +- {np.std(mses, ddof=1) if len(mses) > 1 else 0:.4f} "
+          f"over seeds {args.seeds} | NLinear-OLS {floor_mse:.4f} | fit {np.mean([r['fit_s'] for r in results]):.1f} s | "
+          f"eval {np.mean([r['test']['eval_s'] for r in results]):.2f} s", flush=True)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- summary
+def summary(path: str) -> str:
+    """The markdown table of a finished run: mean +- sd test MSE per cell with the anchors beside it."""
+    with open(path) as fh:
+        records = [json.loads(line) for line in fh]
+    rows = ["| cell | L | ours: test MSE (mean ± sd, seeds) | NLinear-OLS (same run) | PatchTST/42 | best xLSTM | "
+            "≤ floor | ≤ PatchTST/42 | ≤ best xLSTM | fit s | eval s |", "|" + "---|" * 11]  # fmt: skip
+    cells = sorted({(r["dataset"], r["horizon"]) for r in records if r["stage"] == "test"})
+    for dataset, horizon in cells:
+        tests = [
+            r for r in records if r["stage"] == "test" and (r["dataset"], r["horizon"]) == (dataset, horizon)
+        ]
+        floor = [
+            r for r in records if r["stage"] == "floor" and (r["dataset"], r["horizon"]) == (dataset, horizon)
+        ]
+        mse = np.array([r["test_mse"] for r in tests])
+        sd = mse.std(ddof=1) if len(mse) > 1 else 0.0
+        ols, patchtst, xlstm = ANCHORS.get((dataset, horizon), (np.nan,) * 3)
+        own_floor = floor[-1]["test_mse"] if floor else ols
+        L = {**BASE, **tests[0]["config"]}["lookback"]
+        mark = lambda ok: "yes" if ok else "**no**"  # noqa: E731
+        rows.append(
+            f"| {dataset} H={horizon} | {L} | {mse.mean():.4f} ± {sd:.4f} ({len(mse)}) | {own_floor:.4f} | {patchtst:.3f} | "
+            f"{xlstm:.3f} | {mark(mse.mean() <= own_floor)} | {mark(mse.mean() <= patchtst)} | {mark(mse.mean() <= xlstm)} | "
+            f"{np.mean([r['fit_s'] for r in tests]):.1f} | {np.mean([r['eval_s'] for r in tests]):.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", nargs="+", default=["ETTh1"])
+    parser.add_argument("--horizons", type=int, nargs="+", default=[96])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--candidates", default="[{}]", help="JSON list of xLSTMForecaster arguments to select from"
+    )
+    parser.add_argument("--data-home", default=None, help="folder holding the dataset files")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="fits run in parallel (their times are then not timings)"
+    )
+    parser.add_argument("--out", default="ltsf.jsonl", help="JSON lines written here (appended)")
+    parser.add_argument("--summary", default=None, help="print the table of a finished run and exit")
+    args = parser.parse_args()
+    if args.summary:
+        print(summary(args.summary))
+        return
+    import torch
+
+    import xlstm_ts
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else (platform.processor() or "cpu")
+    environment = {"date": time.strftime("%Y-%m-%d"), "device": device, "torch": torch.__version__,
+                   "xlstm_ts": xlstm_ts.__version__, "jobs": args.jobs, "cpus": os.cpu_count(),
+                   "command": " ".join(sys.argv)}  # fmt: skip
+    print(f"# {environment['date']} | {device} | torch {torch.__version__} | xlstm_ts {xlstm_ts.__version__}")
+    with open(args.out, "a") as out:
+        for dataset in args.datasets:
+            for horizon in args.horizons:
+                run_cell(dataset, horizon, args, environment, out)
+
+
+if __name__ == "__main__":
+    main()
