@@ -181,6 +181,10 @@ def run_cell(dataset: str, horizon: int, args, environment: dict, out) -> None:
               "epochs": res["model"].n_epochs_, "best_epoch": res["model"].best_epoch_})  # fmt: skip
         print(f"{dataset} H={horizon} select {json.dumps(c)}: val MSE {res['val']['mse']:.4f} "
               f"(fit {res['fit_s']:.1f} s, best epoch {res['model'].best_epoch_})", flush=True)  # fmt: skip
+    if args.select_only:  # exploring candidates: no test row is scored
+        if pool is not None:
+            pool.shutdown()
+        return
     best = int(np.argmin([r["val"]["mse"] for r in picked]))
     config = candidates[best]
     # the test stage: the selected configuration only, every seed, all test windows
@@ -256,6 +260,7 @@ def main() -> None:
         "--jobs", type=int, default=1, help="fits run in parallel (their times are then not timings)"
     )
     parser.add_argument("--out", default="ltsf.jsonl", help="JSON lines written here (appended)")
+    parser.add_argument("--select-only", action="store_true", help="score the candidates on validation and stop")
     parser.add_argument("--summary", default=None, help="print the table of a finished run and exit")
     args = parser.parse_args()
     if args.summary:

@@ -107,6 +107,7 @@ class StartScore(L.Callback):
         self.state: dict[str, torch.Tensor] | None = None
 
     def on_train_start(self, trainer, pl_module) -> None:
+        self.batches.place(pl_module.device)
         self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
         was_training = pl_module.training
         pl_module.eval()
