@@ -149,71 +149,79 @@ def test_one(job: dict) -> dict:
     }
 
 
-def _pool(jobs: int):
+def _run_all(fn, jobs: list[dict], workers: int, done) -> list[dict]:
+    """``fn`` over ``jobs`` (in parallel processes when ``workers > 1``); ``done(job, result)`` is called
+    as each finishes, so a run cut short keeps what it finished."""
     import multiprocessing as mp
+    from concurrent.futures import as_completed
 
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) if jobs > 1 else None
+    results: list = [None] * len(jobs)
+    if workers <= 1:
+        for k, job in enumerate(jobs):
+            results[k] = fn(job)
+            done(job, results[k])
+        return results
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(fn, job): k for k, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            k = futures[future]
+            results[k] = future.result()
+            done(jobs[k], results[k])
+    return results
 
 
-def _map(pool, fn, items):
-    return list(pool.map(fn, items)) if pool is not None else [fn(i) for i in items]
-
-
-def run_cell(dataset: str, horizon: int, args, environment: dict, out) -> None:
-    long, ends = protocol_frame(dataset, args.data_home)
-    val_frame = rows_before(long, ends["val"])  # what selection may see
+def run(args, environment: dict, out) -> None:
+    """Selection for every cell, then the test stage for every cell (each stage one pool of fits)."""
+    cells = [(d, h) for d in args.datasets for h in args.horizons]
+    data = {d: protocol_frame(d, args.data_home) for d in args.datasets}
     candidates = json.loads(args.candidates)
     seed0, more = args.seeds[0], args.seeds[1:]
-    pool = _pool(args.jobs)
 
-    def emit(record: dict) -> None:
-        record = {"dataset": dataset, "horizon": horizon, **environment, **record}
-        out.write(json.dumps(record) + "\n")
+    def emit(dataset: str, horizon: int, record: dict) -> None:
+        out.write(json.dumps({"dataset": dataset, "horizon": horizon, **environment, **record}) + "\n")
         out.flush()
 
-    jobs = [
-        {"frame": val_frame, "ends": ends, "horizon": horizon, "config": c, "seed": seed0} for c in candidates
-    ]
-    picked = _map(pool, select_one, jobs)
-    for c, res in zip(candidates, picked):
-        emit({"stage": "select", "config": c, "seed": seed0, "val_mse": res["val"]["mse"],
-              "val_mae": res["val"]["mae"], "fit_s": res["fit_s"], "eval_s": res["val"]["eval_s"],
-              "epochs": res["model"].n_epochs_, "best_epoch": res["model"].best_epoch_})  # fmt: skip
-        print(f"{dataset} H={horizon} select {json.dumps(c)}: val MSE {res['val']['mse']:.4f} "
-              f"(fit {res['fit_s']:.1f} s, best epoch {res['model'].best_epoch_})", flush=True)  # fmt: skip
+    # 1. selection: validation only -- the frames end at the validation border
+    view = {d: rows_before(long, ends["val"]) for d, (long, ends) in data.items()}
+    jobs = [{"cell": (d, h), "frame": view[d], "ends": data[d][1], "horizon": h, "config": c, "k": k, "seed": seed0}
+            for d, h in cells for k, c in enumerate(candidates)]  # fmt: skip
+    # the longest fits (most rows) first, so that parallel workers finish together
+    jobs.sort(key=lambda j: -len(j["frame"]) * j["horizon"] ** 0.5)
+
+    def selected(job: dict, res: dict) -> None:
+        (d, h), m = job["cell"], res["model"]
+        emit(d, h, {"stage": "select", "config": job["config"], "seed": seed0, "val_mse": res["val"]["mse"],
+                    "val_mae": res["val"]["mae"], "fit_s": res["fit_s"], "eval_s": res["val"]["eval_s"],
+                    "epochs": m.n_epochs_, "best_epoch": m.best_epoch_})  # fmt: skip
+        print(f"{d} H={h} select #{job['k']}: val MSE {res['val']['mse']:.4f} (fit {res['fit_s']:.1f} s, "
+              f"best epoch {m.best_epoch_})", flush=True)  # fmt: skip
+
+    picked = _run_all(select_one, jobs, args.jobs, selected)
     if args.select_only:  # exploring candidates: no test row is scored
-        if pool is not None:
-            pool.shutdown()
         return
-    best = int(np.argmin([r["val"]["mse"] for r in picked]))
-    config = candidates[best]
-    # the test stage: the selected configuration only, every seed, all test windows
-    tests = [{"model": picked[best]["model"], "fit_s": picked[best]["fit_s"], "frame": long, "ends": ends,
-              "horizon": horizon, "config": config, "seed": seed0}]  # fmt: skip
-    tests += [{"fit_frame": val_frame, "frame": long, "ends": ends, "horizon": horizon, "config": config,
-               "seed": s} for s in more]  # fmt: skip
-    results = [test_one(tests[0]), *_map(pool, test_one, tests[1:])]
-    if pool is not None:
-        pool.shutdown()
-    lookback = {**BASE, **config}["lookback"]
-    floor_mse, floor_mae = nlinear_ols(long, ends, 336, horizon)
-    for seed, res in zip(args.seeds, results):
-        emit({"stage": "test", "config": config, "seed": seed, "test_mse": res["test"]["mse"],
-              "test_mae": res["test"]["mae"], "fit_s": res["fit_s"], "eval_s": res["test"]["eval_s"],
-              "windows": res["test"]["windows"], "epochs": res["epochs"], "best_epoch": res["best_epoch"]})  # fmt: skip
-    emit(
-        {
-            "stage": "floor",
-            "model": "NLinear-OLS",
-            "lookback": 336,
-            "test_mse": floor_mse,
-            "test_mae": floor_mae,
-        }
-    )
-    mses = [r["test"]["mse"] for r in results]
-    print(f"{dataset} H={horizon} L={lookback} test MSE {np.mean(mses):.4f} +- {np.std(mses, ddof=1) if len(mses) > 1 else 0:.4f} "
-          f"over seeds {args.seeds} | NLinear-OLS {floor_mse:.4f} | fit {np.mean([r['fit_s'] for r in results]):.1f} s | "
-          f"eval {np.mean([r['test']['eval_s'] for r in results]):.2f} s", flush=True)  # fmt: skip
+    # 2. test: the selected candidate of each cell, every seed, all test windows
+    tests = []
+    for d, h in cells:
+        mine = [(j, r) for j, r in zip(jobs, picked) if j["cell"] == (d, h)]
+        j, r = min(mine, key=lambda jr: jr[1]["val"]["mse"])
+        long, ends = data[d]
+        common = {"cell": (d, h), "frame": long, "ends": ends, "horizon": h, "config": j["config"]}
+        tests.append({**common, "model": r["model"], "fit_s": r["fit_s"], "seed": seed0})
+        tests += [{**common, "fit_frame": view[d], "seed": s} for s in more]
+
+    def tested(job: dict, res: dict) -> None:
+        (d, h) = job["cell"]
+        emit(d, h, {"stage": "test", "config": job["config"], "seed": job["seed"], "test_mse": res["test"]["mse"],
+                    "test_mae": res["test"]["mae"], "fit_s": res["fit_s"], "eval_s": res["test"]["eval_s"],
+                    "windows": res["test"]["windows"], "epochs": res["epochs"], "best_epoch": res["best_epoch"]})  # fmt: skip
+        print(f"{d} H={h} test seed {job['seed']}: MSE {res['test']['mse']:.4f}", flush=True)
+
+    _run_all(test_one, tests, args.jobs, tested)
+    for d, h in cells:
+        long, ends = data[d]
+        floor_mse, floor_mae = nlinear_ols(long, ends, 336, h)
+        emit(d, h, {"stage": "floor", "model": "NLinear-OLS", "lookback": 336, "test_mse": floor_mse,
+                    "test_mae": floor_mae})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- summary
@@ -260,7 +268,9 @@ def main() -> None:
         "--jobs", type=int, default=1, help="fits run in parallel (their times are then not timings)"
     )
     parser.add_argument("--out", default="ltsf.jsonl", help="JSON lines written here (appended)")
-    parser.add_argument("--select-only", action="store_true", help="score the candidates on validation and stop")
+    parser.add_argument(
+        "--select-only", action="store_true", help="score the candidates on validation and stop"
+    )
     parser.add_argument("--summary", default=None, help="print the table of a finished run and exit")
     args = parser.parse_args()
     if args.summary:
@@ -276,9 +286,9 @@ def main() -> None:
                    "command": " ".join(sys.argv)}  # fmt: skip
     print(f"# {environment['date']} | {device} | torch {torch.__version__} | xlstm_ts {xlstm_ts.__version__}")
     with open(args.out, "a") as out:
-        for dataset in args.datasets:
-            for horizon in args.horizons:
-                run_cell(dataset, horizon, args, environment, out)
+        run(args, environment, out)
+    if not args.select_only:
+        print(summary(args.out))
 
 
 if __name__ == "__main__":
