@@ -66,3 +66,41 @@ def test_weight_averaging_never_swaps_in_an_unupdated_average():
     loader = torch.utils.data.DataLoader(data, batch_size=None)
     trainer.fit(ForecastModule(net, "mse", (), 1e-2), loader)  # averaging would start after the last step
     assert not torch.equal(net.head.weight.detach(), initial), "the trained weights must be kept"
+
+
+def test_weight_averaging_is_the_plain_mean_of_the_late_steps():
+    """The sync-free running average equals the mean of the parameters after each step of the window."""
+    import lightning as L
+    import torch
+
+    from xlstm_ts.forecasting._module import ForecastModule, LateWeightAveraging
+    from xlstm_ts.forecasting._network import ForecastNetwork, stack_config
+
+    torch.manual_seed(0)
+    net = ForecastNetwork(stack_config("mlstm", 8, 1, 2, None, 0.0), horizon=2)
+    data = [
+        {"x": torch.randn(4, 6), "past": torch.zeros(4, 6, 0), "future": torch.zeros(4, 8, 0),
+         "static": torch.zeros(4, 0), "y": torch.randn(4, 2)}
+        for _ in range(8)
+    ]  # fmt: skip
+
+    class Record(L.Callback):
+        snapshots: list = []
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            self.snapshots.append([w.detach().clone() for w in pl_module.parameters()])
+
+    record = Record()
+    trainer = L.Trainer(
+        max_steps=8,
+        callbacks=[record, LateWeightAveraging(0.5)],
+        logger=False,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(ForecastModule(net, "mse", (), 1e-2), torch.utils.data.DataLoader(data, batch_size=None))
+    late = record.snapshots[4:]  # steps 5..8 of 8, after half of them
+    for k, w in enumerate(net.parameters()):
+        expected = torch.stack([snap[k] for snap in late]).mean(0)
+        torch.testing.assert_close(w.detach(), expected, rtol=1e-5, atol=1e-6)

@@ -48,6 +48,10 @@ BASE_CONSTRAINTS: dict[str, Param] = {
     "verbose": Param("bool"),
 }
 _JSON_IDS = (str, int)
+#: The default lookback of long series (two weeks of hourly rows; PatchTST's and DLinear's L = 336) and how
+#: many windows' worth of training rows make a series long (docs/forecasting.md, "Defaults that adapt").
+LONG_LOOKBACK = 336
+LONG_SERIES = 8
 
 
 class ForecasterCore(BaseEstimator):
@@ -102,11 +106,13 @@ class ForecasterCore(BaseEstimator):
                 "df.columns = ['/'.join(map(str, c)) for c in df.columns]."
             )
         H = params["horizon"]
-        lookback = params["lookback"] if params["lookback"] is not None else self._default_lookback(params)
         lengths = panel.lengths()
         n_val = [round(params["validation_size"] * T) for T in lengths]
         if params["validation_size"] > 0:
             n_val = [max(v, H) for v in n_val]
+        lookback = params["lookback"]
+        if lookback is None:
+            lookback = self._default_lookback(params, min(T - v for T, v in zip(lengths, n_val)))
         check_min_length(
             panel,
             lookback + H + (max(n_val) if params["validation_size"] > 0 else 0),
@@ -170,9 +176,14 @@ class ForecasterCore(BaseEstimator):
         self.last_time_ = [panel.last_time(i) for i in range(panel.n_series)]
         return self
 
-    def _default_lookback(self, params: dict[str, Any]) -> int:
-        """Lookback when the ``lookback`` parameter is None."""
-        return 3 * params["horizon"]
+    def _default_lookback(self, params: dict[str, Any], n_train: int) -> int:
+        """Lookback when the ``lookback`` parameter is None, from the horizon and the rows of the shortest
+        training part: :data:`LONG_LOOKBACK` rows when there are at least :data:`LONG_SERIES` windows' worth
+        of them (the long-horizon benchmarks' setting), else three horizons."""
+        H = params["horizon"]
+        if n_train >= LONG_SERIES * (LONG_LOOKBACK + H):
+            return LONG_LOOKBACK
+        return 3 * H
 
     def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
         """Multiply-adds to forecast one window (for ``num_threads="auto"``); override for heavier models."""

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import WeightAveraging
 
 from ._network import ForecastNetwork
 from .losses import forecast_loss
@@ -67,38 +66,41 @@ class ForecastModule(L.LightningModule):
         return {"optimizer": optimiser, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
 
-class LateWeightAveraging(WeightAveraging):
-    """Equal-weight average (SWA) of the parameters over the training steps after ``start_fraction``
-    of all steps; the averaged weights replace the trained ones for validation and at the end."""
+class LateWeightAveraging(L.Callback):
+    """Equal-weight average (SWA) of the trained parameters over the steps after ``start_fraction`` of all
+    steps; the average replaces the trained weights at the end of training.
+
+    Kept on the training device and updated with fused in-place ops after each step, with the count on the
+    host: no host-device synchronisation per step (Lightning's ``WeightAveraging`` compares a device
+    counter every step).  When training ends before the window starts, the trained weights are kept."""
 
     def __init__(self, start_fraction: float) -> None:
         super().__init__()
         self.start_fraction = start_fraction
         self._start_step = 0
+        self._average: list[torch.Tensor] | None = None
+        self.n_averaged = 0
 
-    def setup(self, trainer, pl_module, stage: str) -> None:
-        super().setup(trainer, pl_module, stage)
-        if stage == "fit":
-            self._start_step = int(self.start_fraction * trainer.estimated_stepping_batches)
+    @staticmethod
+    def _params(pl_module) -> list[torch.Tensor]:
+        return [w for w in pl_module.parameters() if w.requires_grad]
 
-    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
-        return step_idx is not None and step_idx >= self._start_step
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self._start_step = int(self.start_fraction * trainer.estimated_stepping_batches)
+        self._average, self.n_averaged = None, 0
 
-    def _has_average(self) -> bool:
-        model = self._average_model
-        return model is not None and int(model.n_averaged) > 0
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step <= self._start_step:  # global_step counts the step just taken
+            return
+        params = [w.detach() for w in self._params(pl_module)]
+        if self._average is None:
+            self._average = [w.clone() for w in params]
+        else:  # running mean: avg += (w - avg) / n
+            torch._foreach_lerp_(self._average, params, 1.0 / (self.n_averaged + 1))
+        self.n_averaged += 1
 
-    # Lightning swaps the average in for validation and at the end even when it was never updated
-    # (it would then hold the initial weights); only do so once an average exists.
-    def on_validation_epoch_start(self, trainer, pl_module) -> None:
-        self._swapped = self._has_average()
-        if self._swapped:
-            super().on_validation_epoch_start(trainer, pl_module)
-
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if getattr(self, "_swapped", False):
-            super().on_validation_epoch_end(trainer, pl_module)
-
+    @torch.no_grad()
     def on_train_end(self, trainer, pl_module) -> None:
-        if self._has_average():
-            super().on_train_end(trainer, pl_module)
+        if self._average is not None:
+            torch._foreach_copy_(self._params(pl_module), self._average)

@@ -230,7 +230,14 @@ def fit_linear_path(network: ForecastNetwork, batches, ridge: float = 1e-3) -> i
     if gram is None or cross is None or count == 0:
         return 0
     L = gram.shape[0]
-    gram[range(L), range(L)] += ridge * torch.diagonal(gram).mean().clamp_min(1e-12)
+    scale = torch.diagonal(gram).mean()
+    if not bool(scale > 0):  # every window constant: the last value is the whole forecast
+        network.linear.weight.zero_()
+        network.linear.bias.zero_()
+        return count
+    # the same problem divided by the data's scale, so that tiny or huge magnitudes solve alike
+    gram, cross = gram / scale, cross / scale
+    gram[range(L), range(L)] += ridge
     solution = torch.linalg.solve(gram, cross)  # [L, H]
     network.linear.weight.copy_(solution.T.to(network.linear.weight))
     network.linear.bias.zero_()

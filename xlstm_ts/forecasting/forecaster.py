@@ -30,7 +30,7 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
     "loss": Param("choice", choices=LOSSES),
     "quantiles": Param("quantiles", when=("loss", ("quantile",))),
     "instance_norm": Param("bool"),
-    "patch_size": Param("int", low=1, search=(1, 2, 4, 8, 16)),
+    "patch_size": Param("int", low=1, none=True, search=(1, 2, 4, 8, 16)),
     "patch_stride": Param("int", low=1, none=True),
     "head": Param("choice", choices=HEADS),
     "linear_path": Param("bool"),
@@ -43,6 +43,26 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
     "device": Param("choice", choices=("auto", "cpu", "cuda", "gpu", "mps")),
     "trainer_kwargs": Param("dict", none=True),
 }
+
+
+#: Rows per patch when ``patch_size=None``: patches of 16 rows every 8 (PatchTST's setting) for lookbacks of
+#: at least this many rows, one row per token below.
+AUTO_PATCH_FROM = 64
+
+
+def patching(patch_size: int | None, patch_stride: int | None, lookback: int) -> tuple[int, int]:
+    """The ``(patch_size, patch_stride)`` a network uses: ``patch_size=None`` picks 16 rows every 8 for
+    lookbacks of :data:`AUTO_PATCH_FROM` rows or more and one row per token below; ``patch_stride=None``
+    is ``patch_size`` for a given size (non-overlapping patches).
+
+    >>> patching(None, None, 336), patching(None, None, 36), patching(8, None, 336), patching(16, 4, 336)
+    ((16, 8), (1, 1), (8, 8), (16, 4))
+    """
+    if patch_size is None:
+        if lookback >= AUTO_PATCH_FROM:
+            return 16, 8 if patch_stride is None else patch_stride
+        return 1, 1
+    return patch_size, patch_size if patch_stride is None else patch_stride
 
 
 #: Network settings of models saved before the head and linear-path options existed.
@@ -63,7 +83,9 @@ class xLSTMForecaster(BaseForecaster):
     horizon : int
         Number of steps to forecast (direct multi-horizon output).
     lookback : int or None
-        Length of the history window the network reads; ``None`` means ``3 * horizon``.
+        Length of the history window the network reads.  ``None`` adapts to the data: 336 rows when the
+        shortest training part holds at least ``8 * (336 + horizon)`` rows (long series, the setting of
+        the long-horizon benchmarks), else ``3 * horizon``.  The value used is ``lookback_``.
     backbone : {"mlstm", "slstm", "mixed"} or xLSTMBlockStackConfig
         Block types of the backbone, or a full backbone config (then ``embedding_dim``,
         ``num_blocks``, ``num_heads`` and ``slstm_at`` are ignored).
@@ -87,9 +109,23 @@ class xLSTMForecaster(BaseForecaster):
     instance_norm : bool
         Normalise every input window by its own mean and standard deviation (and undo it on the
         output); helps with trends and level shifts.
-    patch_size : int
-        Steps per backbone token: ``1`` feeds every time step, ``p > 1`` feeds non-overlapping
-        patches of ``p`` steps (much faster for long lookbacks, e.g. 16 for ``lookback=336``).
+    patch_size : int or None
+        Rows per backbone token: ``1`` feeds every row, ``p > 1`` feeds patches of ``p`` rows (much
+        faster for long lookbacks).  ``None`` picks 16-row patches every 8 rows (PatchTST's setting) for
+        lookbacks of 64 rows or more and single rows below; the values used are ``patch_size_`` and
+        ``patch_stride_``.
+    patch_stride : int or None
+        Rows between the starts of consecutive patches; ``None`` means ``patch_size`` (non-overlapping)
+        for a given ``patch_size``.
+    head : {"flatten", "last"}
+        ``"flatten"`` maps every token's hidden state to the horizon with one linear layer (as PatchTST
+        does); ``"last"`` reads only the last hidden state.
+    linear_path : bool
+        Add a linear map from the history straight to the horizon (NLinear: relative to the window's last
+        value).  It is fitted in closed form (ridge regression over every training window) before training
+        and kept fixed, and the xLSTM part starts at zero and learns the residual.  With a validation
+        split, the fitted model is the best validation epoch or, when no epoch beats it, the linear
+        forecast itself (``best_epoch_ == -1``).
     learning_rate : float
         Peak learning rate of AdamW with a one-cycle schedule.
     batch_size : int
@@ -158,10 +194,10 @@ class xLSTMForecaster(BaseForecaster):
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
         scaler: str = "standard",
         instance_norm: bool = True,
-        patch_size: int = 1,
+        patch_size: int | None = None,
         patch_stride: int | None = None,
-        head: str = "last",
-        linear_path: bool = False,
+        head: str = "flatten",
+        linear_path: bool = True,
         learning_rate: float = 3e-3,
         batch_size: int = 32,
         max_epochs: int = 60,
@@ -259,27 +295,28 @@ class xLSTMForecaster(BaseForecaster):
             n_static=n_static,
             instance_norm=p["instance_norm"],
             dropout=p["dropout"],
-            patch_size=p["patch_size"],
+            patch_size=self.patch_size_,
             relative_eps=p["scaler"] == "none",
             lookback=self.lookback_,
-            patch_stride=p["patch_stride"],
+            patch_stride=self.patch_stride_,
             head=p["head"],
             linear_path=p["linear_path"],
         )
 
     def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
+        size, stride = patching(params["patch_size"], params["patch_stride"], lookback)
         # on the meta device: no memory, no initialisation, and no draw from the caller's random generator
         with torch.device("meta"):
             net = ForecastNetwork(
                 self._backbone_config(params),
                 params["horizon"],
-                patch_size=params["patch_size"],
+                patch_size=size,
                 lookback=lookback,
-                patch_stride=params["patch_stride"],
+                patch_stride=stride,
                 head=params["head"],
                 linear_path=params["linear_path"],
             )
-        tokens = n_tokens(lookback, params["patch_size"], params["patch_stride"] or params["patch_size"])
+        tokens = n_tokens(lookback, size, stride)
         return sum(w.numel() for w in net.backbone.parameters()) * tokens + sum(
             w.numel() for w in (*net.head.parameters(), *net.input_proj.parameters())
         )
@@ -288,6 +325,7 @@ class xLSTMForecaster(BaseForecaster):
         from ._module import ForecastModule
 
         p = self.params_
+        self.patch_size_, self.patch_stride_ = patching(p["patch_size"], p["patch_stride"], self.lookback_)
         network = self._network(train_set.n_past, train_set.n_future, train_set.n_static)
         if p["linear_path"]:  # closed-form warm start: training begins at the ridge forecast
             # every window, whatever the training stride: the ridge fit is cheap and half the windows cost accuracy
@@ -351,6 +389,7 @@ class xLSTMForecaster(BaseForecaster):
 
     def _restore_model(self, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         p, spec = self.params_, self.output_spec_
+        size, stride = patching(p["patch_size"], p["patch_stride"], self.lookback_)
         backbone = xLSTMBlockStackConfig.from_dict(config["backbone_config"])
         expected = {
             "horizon": p["horizon"],
@@ -359,10 +398,10 @@ class xLSTMForecaster(BaseForecaster):
             "n_future": len(spec.columns.future_covariates),
             "n_static": len(spec.columns.static_covariates),
             "instance_norm": p["instance_norm"],
-            "patch_size": p["patch_size"],
+            "patch_size": size,
             "relative_eps": p["scaler"] == "none",
             "lookback": self.lookback_,
-            "patch_stride": p["patch_stride"] or p["patch_size"],
+            "patch_stride": stride,
             "head": p["head"],
             "linear_path": p["linear_path"],
         }
@@ -385,6 +424,7 @@ class xLSTMForecaster(BaseForecaster):
         except RuntimeError as err:
             raise ModelFileError(f"The saved weights do not fit the saved network config: {err}") from err
         self.network_ = network.eval()
+        self.patch_size_, self.patch_stride_ = size, stride
         self.backbone_config_ = backbone
         self.best_epoch_, self.n_epochs_ = int(config["best_epoch_"]), int(config["n_epochs_"])
 
