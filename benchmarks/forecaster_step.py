@@ -29,7 +29,7 @@ import lightning as L
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ltsf import BASE, protocol_frame, rows_before  # noqa: E402
+from ltsf import BASE, protocol_frame, rows_before
 
 
 class StepWindows(L.Callback):
@@ -85,7 +85,9 @@ class StepWindows(L.Callback):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--horizon", type=int, default=96)
     parser.add_argument("--config", default="{}", help="JSON of xLSTMForecaster arguments")
@@ -103,8 +105,12 @@ def main() -> None:
     xLSTMForecaster(**params).fit(frame)
     events = windows.done_profile.key_averages()
     n = args.steps
-    kernel_us = sum(e.self_device_time_total for e in events if e.device_type == torch.autograd.DeviceType.CUDA)
-    launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
+    kernel_us = sum(
+        e.self_device_time_total for e in events if e.device_type == torch.autograd.DeviceType.CUDA
+    )
+    launches = sum(
+        e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC")
+    )
     h2d = sum(e.count for e in events if "HtoD" in e.key)
     print(json.dumps(shown))
     print(

@@ -21,19 +21,19 @@ RESIDENT_DEVICES = ("cpu", "cuda")
 
 class WindowBatches:
     """Batches of ``dataset`` of ``batch_size`` windows (the last one may be smaller: every window is used),
-    shuffled per epoch with a generator seeded by ``seed`` and the epoch number, or in order."""
+    in a new random order each epoch (one generator on the device, seeded once with ``seed``), or in order."""
 
     def __init__(self, dataset: WindowDataset, batch_size: int, shuffle: bool, seed: int = 0) -> None:
         self.dataset, self.batch_size, self.shuffle, self.seed = dataset, batch_size, shuffle, seed
         self.device = torch.device("cpu")
-        self.epoch = 0
+        self._generator: torch.Generator | None = None
         self._resident: WindowDataset | None = None
 
     def place(self, device: torch.device) -> None:
         """Build later batches on ``device`` (host batches for devices without float64)."""
         device = torch.device(device)
         self.device = device if device.type in RESIDENT_DEVICES else torch.device("cpu")
-        self._resident = None
+        self._resident = self._generator = None
 
     def resident(self) -> WindowDataset:
         """The dataset on :attr:`device` (copied there once)."""
@@ -48,10 +48,10 @@ class WindowBatches:
         data = self.resident()
         n = len(data)
         if self.shuffle:
-            generator = torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + self.epoch)
-            order = torch.randperm(n, generator=generator, device=self.device)
+            if self._generator is None:
+                self._generator = torch.Generator(device=self.device).manual_seed(self.seed)
+            order = torch.randperm(n, generator=self._generator, device=self.device)
         else:
             order = torch.arange(n, device=self.device)
-        self.epoch += 1
         for a in range(0, n, self.batch_size):
             yield data.batch(order[a : a + self.batch_size])

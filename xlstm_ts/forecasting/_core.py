@@ -164,7 +164,7 @@ class ForecasterCore(BaseEstimator):
             panel.layout, panel.freq, columns, self._output_quantiles(params), H, panel.target_name
         )
         self.work_per_window_ = float(self._work_per_window(params, lookback))
-        threads = self._threads(params.get("batch_size", max(1, len(train))))
+        threads = self._threads(self._windows_per_step(params, lookback, len(train)))
         with seeded(params["random_state"]), torch_threads(threads):
             self._fit_model(train, val)
         self.context_ = {
@@ -184,6 +184,10 @@ class ForecasterCore(BaseEstimator):
         if n_train >= LONG_SERIES * (LONG_LOOKBACK + H):
             return LONG_LOOKBACK
         return 3 * H
+
+    def _windows_per_step(self, params: dict[str, Any], lookback: int, n_windows: int) -> int:
+        """Training windows per optimisation step (for ``num_threads="auto"``); all of them by default."""
+        return max(1, n_windows)
 
     def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
         """Multiply-adds to forecast one window (for ``num_threads="auto"``); override for heavier models."""

@@ -32,10 +32,10 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
     "instance_norm": Param("bool"),
     "patch_size": Param("int", low=1, none=True, search=(1, 2, 4, 8, 16)),
     "patch_stride": Param("int", low=1, none=True),
-    "head": Param("choice", choices=HEADS),
-    "linear_path": Param("bool"),
+    "head": Param("choice", choices=HEADS, none=True),
+    "linear_path": Param("bool", none=True),
     "learning_rate": Param("float", low=0.0, high=10.0, closed="right", search=(1e-4, 1e-2), log=True),
-    "batch_size": Param("int", low=1, search=(16, 256), log=True),
+    "batch_size": Param("int", low=1, none=True, search=(16, 256), log=True),
     "max_epochs": Param("int", low=1),
     "weight_averaging": Param("float", low=0.0, high=1.0, closed="left", none=True),
     "early_stopping_patience": Param("int", low=1, none=True),
@@ -48,6 +48,11 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
 #: Rows per patch when ``patch_size=None``: patches of 16 rows every 8 (PatchTST's setting) for lookbacks of
 #: at least this many rows, one row per token below.
 AUTO_PATCH_FROM = 64
+
+
+#: Windows per step when ``batch_size=None``: few for short lookbacks (small data, many updates), more for
+#: long ones (long series have tens of thousands of windows; a step's cost is mostly fixed overhead).
+SHORT_BATCH, LONG_BATCH = 32, 256
 
 
 def patching(patch_size: int | None, patch_stride: int | None, lookback: int) -> tuple[int, int]:
@@ -63,6 +68,20 @@ def patching(patch_size: int | None, patch_stride: int | None, lookback: int) ->
             return 16, 8 if patch_stride is None else patch_stride
         return 1, 1
     return patch_size, patch_size if patch_stride is None else patch_stride
+
+
+def long_lookback_settings(head: str | None, linear_path: bool | None, lookback: int) -> tuple[str, bool]:
+    """The ``(head, linear_path)`` a network uses: ``None`` resolves to ``("flatten", True)`` for
+    lookbacks of :data:`AUTO_PATCH_FROM` rows or more and to ``("last", False)`` below.
+
+    >>> long_lookback_settings(None, None, 336), long_lookback_settings(None, None, 36)
+    (('flatten', True), ('last', False))
+    """
+    long = lookback >= AUTO_PATCH_FROM
+    return (
+        ("flatten" if long else "last") if head is None else head,
+        long if linear_path is None else bool(linear_path),
+    )
 
 
 #: Network settings of models saved before the head and linear-path options existed.
@@ -117,19 +136,21 @@ class xLSTMForecaster(BaseForecaster):
     patch_stride : int or None
         Rows between the starts of consecutive patches; ``None`` means ``patch_size`` (non-overlapping)
         for a given ``patch_size``.
-    head : {"flatten", "last"}
+    head : {"flatten", "last"} or None
         ``"flatten"`` maps every token's hidden state to the horizon with one linear layer (as PatchTST
-        does); ``"last"`` reads only the last hidden state.
-    linear_path : bool
+        does); ``"last"`` reads only the last hidden state.  ``None``: ``"flatten"`` for lookbacks of 64
+        rows or more, ``"last"`` below (the value used is ``head_``).
+    linear_path : bool or None
         Add a linear map from the history straight to the horizon (NLinear: relative to the window's last
         value).  It is fitted in closed form (ridge regression over every training window) before training
         and kept fixed, and the xLSTM part starts at zero and learns the residual.  With a validation
         split, the fitted model is the best validation epoch or, when no epoch beats it, the linear
-        forecast itself (``best_epoch_ == -1``).
+        forecast itself (``best_epoch_ == -1``).  ``None``: on for lookbacks of 64 rows or more, off below
+        (the value used is ``linear_path_``).
     learning_rate : float
         Peak learning rate of AdamW with a one-cycle schedule.
-    batch_size : int
-        Windows per training batch.
+    batch_size : int or None
+        Windows per training batch; ``None``: 32 for lookbacks below 64 rows, 256 from 64 rows on.
     max_epochs : int
         Upper bound on training epochs.
     weight_averaging : float or None
@@ -196,10 +217,10 @@ class xLSTMForecaster(BaseForecaster):
         instance_norm: bool = True,
         patch_size: int | None = None,
         patch_stride: int | None = None,
-        head: str = "flatten",
-        linear_path: bool = True,
+        head: str | None = None,
+        linear_path: bool | None = None,
         learning_rate: float = 3e-3,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_epochs: int = 60,
         weight_averaging: float | None = 0.5,
         early_stopping_patience: int | None = 5,
@@ -299,12 +320,18 @@ class xLSTMForecaster(BaseForecaster):
             relative_eps=p["scaler"] == "none",
             lookback=self.lookback_,
             patch_stride=self.patch_stride_,
-            head=p["head"],
-            linear_path=p["linear_path"],
+            head=self.head_,
+            linear_path=self.linear_path_,
         )
+
+    def _windows_per_step(self, params: dict[str, Any], lookback: int, n_windows: int) -> int:
+        if params["batch_size"] is not None:
+            return int(params["batch_size"])
+        return LONG_BATCH if lookback >= AUTO_PATCH_FROM else SHORT_BATCH
 
     def _work_per_window(self, params: dict[str, Any], lookback: int) -> float:
         size, stride = patching(params["patch_size"], params["patch_stride"], lookback)
+        head, linear = long_lookback_settings(params["head"], params["linear_path"], lookback)
         # on the meta device: no memory, no initialisation, and no draw from the caller's random generator
         with torch.device("meta"):
             net = ForecastNetwork(
@@ -313,8 +340,8 @@ class xLSTMForecaster(BaseForecaster):
                 patch_size=size,
                 lookback=lookback,
                 patch_stride=stride,
-                head=params["head"],
-                linear_path=params["linear_path"],
+                head=head,
+                linear_path=linear,
             )
         tokens = n_tokens(lookback, size, stride)
         return sum(w.numel() for w in net.backbone.parameters()) * tokens + sum(
@@ -326,8 +353,9 @@ class xLSTMForecaster(BaseForecaster):
 
         p = self.params_
         self.patch_size_, self.patch_stride_ = patching(p["patch_size"], p["patch_stride"], self.lookback_)
+        self.head_, self.linear_path_ = long_lookback_settings(p["head"], p["linear_path"], self.lookback_)
         network = self._network(train_set.n_past, train_set.n_future, train_set.n_static)
-        if p["linear_path"]:  # closed-form warm start: training begins at the ridge forecast
+        if self.linear_path_:  # closed-form warm start: training begins at the ridge forecast
             # every window, whatever the training stride: the ridge fit is cheap and half the windows cost accuracy
             batches = WindowBatches(train_set.with_stride(1), 4096, shuffle=False)
             batches.place(torch.device("cuda") if resolve_accelerator(p["device"]) == "gpu" else "cpu")
@@ -335,7 +363,7 @@ class xLSTMForecaster(BaseForecaster):
             network.linear.requires_grad_(False)  # the xLSTM learns the residual of the ridge forecast
         module = ForecastModule(network, p["loss"], self.output_spec_.quantiles, p["learning_rate"])
         options = TrainOptions(
-            batch_size=p["batch_size"],
+            batch_size=self._windows_per_step(p, self.lookback_, len(train_set)),
             max_epochs=p["max_epochs"],
             seed=p["random_state"],
             device=p["device"],
@@ -344,7 +372,7 @@ class xLSTMForecaster(BaseForecaster):
             trainer_kwargs=dict(p["trainer_kwargs"] or {}),
             verbose=p["verbose"],
             label=type(self).__name__,
-            keep_start_if_best=p["linear_path"],
+            keep_start_if_best=self.linear_path_,
             started=self._fit_started,
         )
         result = train(module, train_set, val_set, options)
@@ -390,6 +418,7 @@ class xLSTMForecaster(BaseForecaster):
     def _restore_model(self, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         p, spec = self.params_, self.output_spec_
         size, stride = patching(p["patch_size"], p["patch_stride"], self.lookback_)
+        head, linear = long_lookback_settings(p["head"], p["linear_path"], self.lookback_)
         backbone = xLSTMBlockStackConfig.from_dict(config["backbone_config"])
         expected = {
             "horizon": p["horizon"],
@@ -402,8 +431,8 @@ class xLSTMForecaster(BaseForecaster):
             "relative_eps": p["scaler"] == "none",
             "lookback": self.lookback_,
             "patch_stride": stride,
-            "head": p["head"],
-            "linear_path": p["linear_path"],
+            "head": head,
+            "linear_path": linear,
         }
         # settings that did not exist when older models were saved
         before = {**_BEFORE_HEADS, "lookback": expected["lookback"], "patch_stride": expected["patch_stride"]}
@@ -425,6 +454,7 @@ class xLSTMForecaster(BaseForecaster):
             raise ModelFileError(f"The saved weights do not fit the saved network config: {err}") from err
         self.network_ = network.eval()
         self.patch_size_, self.patch_stride_ = size, stride
+        self.head_, self.linear_path_ = head, linear
         self.backbone_config_ = backbone
         self.best_epoch_, self.n_epochs_ = int(config["best_epoch_"]), int(config["n_epochs_"])
 
