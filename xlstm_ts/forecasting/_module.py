@@ -70,7 +70,7 @@ class LateWeightAveraging(L.Callback):
     """Equal-weight average (SWA) of the trained parameters over the steps after ``start_fraction`` of all
     steps; the average replaces the trained weights at the end of training.
 
-    Kept on the training device and updated with fused in-place ops after each step, with the count on the
+    Kept on the training device and updated in place after each step, with the count on the
     host: no host-device synchronisation per step (Lightning's ``WeightAveraging`` compares a device
     counter every step).  When training ends before the window starts, the trained weights are kept."""
 
@@ -97,10 +97,13 @@ class LateWeightAveraging(L.Callback):
         if self._average is None:
             self._average = [w.clone() for w in params]
         else:  # running mean: avg += (w - avg) / n
-            torch._foreach_lerp_(self._average, params, 1.0 / (self.n_averaged + 1))
+            weight = 1.0 / (self.n_averaged + 1)
+            for average, w in zip(self._average, params):
+                average.lerp_(w, weight)
         self.n_averaged += 1
 
     @torch.no_grad()
     def on_train_end(self, trainer, pl_module) -> None:
         if self._average is not None:
-            torch._foreach_copy_(self._params(pl_module), self._average)
+            for w, average in zip(self._params(pl_module), self._average):
+                w.copy_(average)
