@@ -29,7 +29,7 @@ class WindowBatches:
         self._generator: torch.Generator | None = None
         self._resident: WindowDataset | None = None
 
-    def place(self, device: torch.device) -> None:
+    def place(self, device: torch.device | str) -> None:
         """Build later batches on ``device`` (host batches for devices without float64)."""
         device = torch.device(device)
         self.device = device if device.type in RESIDENT_DEVICES else torch.device("cpu")

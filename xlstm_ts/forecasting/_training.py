@@ -155,10 +155,11 @@ def _loaders(train_set, val_set, options: TrainOptions, distributed: bool):
         train = DataLoader(train_set, batch_size=options.batch_size, shuffle=True, generator=generator)
         val = DataLoader(val_set, batch_size=val_batch) if val_set is not None else None
         return train, val
-    # whole batches sliced on the training device from a resident copy of the series
-    train = WindowBatches(train_set, options.batch_size, shuffle=True, seed=seed)
-    val = WindowBatches(val_set, val_batch, shuffle=False) if val_set is not None else None  # every window
-    return train, val
+    # whole batches sliced on the training device from a resident copy of the series; every validation window
+    return (
+        WindowBatches(train_set, options.batch_size, shuffle=True, seed=seed),
+        WindowBatches(val_set, val_batch, shuffle=False) if val_set is not None else None,
+    )
 
 
 def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:

@@ -355,7 +355,7 @@ class xLSTMForecaster(BaseForecaster):
         self.patch_size_, self.patch_stride_ = patching(p["patch_size"], p["patch_stride"], self.lookback_)
         self.head_, self.linear_path_ = long_lookback_settings(p["head"], p["linear_path"], self.lookback_)
         network = self._network(train_set.n_past, train_set.n_future, train_set.n_static)
-        if self.linear_path_:  # closed-form warm start: training begins at the ridge forecast
+        if network.linear is not None:  # closed-form warm start: training begins at the ridge forecast
             # every window, whatever the training stride: the ridge fit is cheap and half the windows cost accuracy
             batches = WindowBatches(train_set.with_stride(1), 4096, shuffle=False)
             batches.place(torch.device("cuda") if resolve_accelerator(p["device"]) == "gpu" else "cpu")
