@@ -9,6 +9,9 @@ For each dataset and horizon:
 2. **Test.**  The candidate with the lowest validation MSE is fitted with every seed (the selection fit is
    reused for the first seed) and scored once over all test windows (no ``drop_last``).
 
+A candidate may set ``lookback`` too (e.g. ``{"lookback": 512}``): the test windows do not depend on it,
+so choosing the lookback on validation is choosing any other setting.
+
 Beside it, in the same run, the closed-form NLinear-OLS floor (ridge from the last-value-normalised
 lookback to the horizon, one matrix for all channels, lambda = 1e-3 N, fitted on the train rows; see
 docs/ltsf_protocol.md section 3) is computed on the same data.  Every fit and every score is one JSON line in
