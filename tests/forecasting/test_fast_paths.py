@@ -115,7 +115,7 @@ def test_the_linear_path_is_the_closed_form_ridge_fit():
     batches = [
         {"x": torch.from_numpy(x[a : a + 64]), "y": torch.from_numpy(y[a : a + 64])} for a in range(0, N, 64)
     ]
-    assert fit_linear_path(net, batches, ridge=1e-2) == N
+    assert fit_linear_path(net, batches, ridge=1e-2) == 1e-2
     # reference: ridge of y - last on x - last with penalty 1e-2 * mean diagonal, solved by numpy
     X, Y = x - x[:, -1:], y - x[:, -1:]
     gram = X.T @ X
@@ -127,6 +127,29 @@ def test_the_linear_path_is_the_closed_form_ridge_fit():
             torch.from_numpy(x), zeros, torch.zeros(N, L + H, 0, dtype=torch.float64), torch.zeros(N, 0)
         )
     np.testing.assert_allclose(got[..., 0].numpy(), expected, rtol=1e-8, atol=1e-8)  # the head starts at zero
+
+
+def test_the_ridge_strength_chosen_on_validation_is_the_grid_point_with_the_least_error():
+    from xlstm_ts.forecasting._network import RIDGE_GRID
+
+    rng = np.random.default_rng(5)
+    L, H = 16, 3
+    series = rng.normal(size=900).cumsum()
+    windows = np.stack([series[i : i + L + H] for i in range(len(series) - L - H)])
+    train, val = windows[:300], windows[300:]
+
+    def batches(w):
+        return [{"x": torch.from_numpy(w[:, :L]), "y": torch.from_numpy(w[:, L:])}]
+
+    def val_mse(strength):  # reference: fit with that strength, score on the validation windows directly
+        net = ForecastNetwork(stack_config("mlstm", 8, 1, 2, None, 0.0), H, lookback=L, linear_path=True).double()
+        fit_linear_path(net, batches(train), ridge=strength)
+        X, Y = val[:, :L] - val[:, L - 1 : L], val[:, L:] - val[:, L - 1 : L]
+        return float(np.mean((X @ net.linear.weight.detach().numpy().T - Y) ** 2))
+
+    net = ForecastNetwork(stack_config("mlstm", 8, 1, 2, None, 0.0), H, lookback=L, linear_path=True).double()
+    chosen = fit_linear_path(net, batches(train), val_batches=batches(val))
+    assert chosen == min(RIDGE_GRID, key=val_mse)
 
 
 def test_a_constant_history_gives_the_last_value():

@@ -201,21 +201,13 @@ class ForecastNetwork(nn.Module):
         return out * scale[..., None] + loc[..., None]
 
 
-@torch.no_grad()
-def fit_linear_path(network: ForecastNetwork, batches, ridge: float = 1e-3) -> int:
-    """Set ``network.linear`` to the ridge regression of the horizon on the history, both relative to the
-    window's last value (NLinear), over the windows of ``batches`` (an iterable of batch dicts with ``x``
-    and ``y``), accumulated in float64 on the batches' device; the bias is set to zero.  Returns the
-    number of windows used.
+#: Ridge strengths (relative to the mean diagonal of ``XᵀX``) that :func:`fit_linear_path` chooses from when
+#: it is given validation windows; without them it uses ``ridge`` (1e-3, the NLinear-OLS floor's choice).
+RIDGE_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
-    The fit minimises the squared error of the network's linear output in the units of the training loss,
-    every window weighing the same: the linear path maps ``xn - xn[-1]`` with ``xn = (x - loc) / scale``,
-    and ``scale * W (xn - xn[-1]) = W (x - x[-1])``, so this is ridge regression of ``y - x[-1]`` on
-    ``x - x[-1]``.  (Fitting in the normalised units instead would weight each window by ``1 / scale**2``
-    and favour flat windows.)  ``ridge`` is relative to the mean diagonal of ``XᵀX``.
-    """
-    if network.linear is None:
-        raise ValueError("The network has no linear path (linear_path=False).")
+
+def _moments(batches) -> tuple[torch.Tensor, torch.Tensor, int] | None:
+    """``XᵀX``, ``XᵀY`` (float64) and the window count of ``X = x - x[-1]``, ``Y = y - x[-1]``."""
     gram = cross = None
     count = 0
     for batch in batches:
@@ -228,17 +220,57 @@ def fit_linear_path(network: ForecastNetwork, batches, ridge: float = 1e-3) -> i
         cross += X.T @ (y - last)
         count += X.shape[0]
     if gram is None or cross is None or count == 0:
-        return 0
+        return None
+    return gram, cross, count
+
+
+@torch.no_grad()
+def fit_linear_path(network: ForecastNetwork, batches, ridge: float = 1e-3, val_batches=None) -> float:
+    """Set ``network.linear`` to the ridge regression of the horizon on the history, both relative to the
+    window's last value (NLinear), over the windows of ``batches`` (an iterable of batch dicts with ``x``
+    and ``y``), accumulated in float64 on the batches' device; the bias is set to zero.  Returns the ridge
+    strength used.
+
+    The fit minimises the squared error of the network's linear output in the units of the training loss,
+    every window weighing the same: the linear path maps ``xn - xn[-1]`` with ``xn = (x - loc) / scale``,
+    and ``scale * W (xn - xn[-1]) = W (x - x[-1])``, so this is ridge regression of ``y - x[-1]`` on
+    ``x - x[-1]``.  (Fitting in the normalised units instead would weight each window by ``1 / scale**2``
+    and favour flat windows.)  ``ridge`` is relative to the mean diagonal of ``XᵀX``.  With
+    ``val_batches`` the strength is instead the one of :data:`RIDGE_GRID` whose fit has the smallest squared
+    error on those windows (computed in closed form from their moments; ties go to the stronger ridge).
+    """
+    if network.linear is None:
+        raise ValueError("The network has no linear path (linear_path=False).")
+    train = _moments(batches)
+    if train is None:
+        return ridge
+    gram, cross, _ = train
     L = gram.shape[0]
     scale = torch.diagonal(gram).mean()
     if not bool(scale > 0):  # every window constant: the last value is the whole forecast
         network.linear.weight.zero_()
         network.linear.bias.zero_()
-        return count
+        return ridge
     # the same problem divided by the data's scale, so that tiny or huge magnitudes solve alike
     gram, cross = gram / scale, cross / scale
-    gram[range(L), range(L)] += ridge
-    solution = torch.linalg.solve(gram, cross)  # [L, H]
+    eye = torch.eye(L, dtype=gram.dtype, device=gram.device)
+
+    def solve(strength: float) -> torch.Tensor:
+        return torch.linalg.solve(gram + strength * eye, cross)  # [L, H]
+
+    val = _moments(val_batches) if val_batches is not None else None
+    if val is None:
+        chosen, solution = ridge, solve(ridge)
+    else:  # validation error up to a constant: tr(Wᵀ G W) - 2 tr(Wᵀ C)
+        val_gram, val_cross, _ = val
+        best = None
+        for strength in sorted(RIDGE_GRID, reverse=True):
+            W = solve(strength)
+            error = float((W * (val_gram @ W)).sum() - 2 * (W * val_cross).sum())
+            if best is None or error < best[0]:
+                best = (error, strength, W)
+        assert best is not None
+        _, chosen, solution = best
     network.linear.weight.copy_(solution.T.to(network.linear.weight))
     network.linear.bias.zero_()
-    return count
+    return float(chosen)

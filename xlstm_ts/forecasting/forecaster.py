@@ -145,7 +145,8 @@ class xLSTMForecaster(BaseForecaster):
         value).  It is fitted in closed form (ridge regression over every training window) before training
         and kept fixed, and the xLSTM part starts at zero and learns the residual.  With a validation
         split, the fitted model is the best validation epoch or, when no epoch beats it, the linear
-        forecast itself (``best_epoch_ == -1``).  ``None``: on for lookbacks of 64 rows or more, off below
+        forecast itself (``best_epoch_ == -1``); the ridge strength is then chosen on the validation windows
+        too (``linear_ridge_``).  ``None``: on for lookbacks of 64 rows or more, off below
         (the value used is ``linear_path_``).
     learning_rate : float
         Peak learning rate of AdamW with a one-cycle schedule.
@@ -355,11 +356,17 @@ class xLSTMForecaster(BaseForecaster):
         self.patch_size_, self.patch_stride_ = patching(p["patch_size"], p["patch_stride"], self.lookback_)
         self.head_, self.linear_path_ = long_lookback_settings(p["head"], p["linear_path"], self.lookback_)
         network = self._network(train_set.n_past, train_set.n_future, train_set.n_static)
+        self.linear_ridge_: float | None = None
         if network.linear is not None:  # closed-form warm start: training begins at the ridge forecast
             # every window, whatever the training stride: the ridge fit is cheap and half the windows cost accuracy
+            where = torch.device("cuda") if resolve_accelerator(p["device"]) == "gpu" else torch.device("cpu")
             batches = WindowBatches(train_set.with_stride(1), 4096, shuffle=False)
-            batches.place(torch.device("cuda") if resolve_accelerator(p["device"]) == "gpu" else "cpu")
-            fit_linear_path(network, batches)
+            batches.place(where)
+            val_batches = None
+            if val_set is not None:  # the ridge strength is chosen on the validation windows
+                val_batches = WindowBatches(val_set, 4096, shuffle=False)
+                val_batches.place(where)
+            self.linear_ridge_ = fit_linear_path(network, batches, val_batches=val_batches)
             network.linear.requires_grad_(False)  # the xLSTM learns the residual of the ridge forecast
         module = ForecastModule(network, p["loss"], self.output_spec_.quantiles, p["learning_rate"])
         options = TrainOptions(
@@ -411,6 +418,7 @@ class xLSTMForecaster(BaseForecaster):
             "backbone_config": self.backbone_config_.to_dict(),
             "network": net.config(),
             "best_epoch_": self.best_epoch_,
+            "linear_ridge_": self.linear_ridge_,
             "n_epochs_": self.n_epochs_,
         }
         return config, dict(net.state_dict())
@@ -457,6 +465,8 @@ class xLSTMForecaster(BaseForecaster):
         self.head_, self.linear_path_ = head, linear
         self.backbone_config_ = backbone
         self.best_epoch_, self.n_epochs_ = int(config["best_epoch_"]), int(config["n_epochs_"])
+        ridge = config.get("linear_ridge_")
+        self.linear_ridge_ = None if ridge is None else float(ridge)
 
     def __sklearn_tags__(self):
         from sklearn.utils._tags import TransformerTags
