@@ -142,7 +142,9 @@ def test_the_ridge_strength_chosen_on_validation_is_the_grid_point_with_the_leas
         return [{"x": torch.from_numpy(w[:, :L]), "y": torch.from_numpy(w[:, L:])}]
 
     def val_mse(strength):  # reference: fit with that strength, score on the validation windows directly
-        net = ForecastNetwork(stack_config("mlstm", 8, 1, 2, None, 0.0), H, lookback=L, linear_path=True).double()
+        net = ForecastNetwork(
+            stack_config("mlstm", 8, 1, 2, None, 0.0), H, lookback=L, linear_path=True
+        ).double()
         fit_linear_path(net, batches(train), ridge=strength)
         X, Y = val[:, :L] - val[:, L - 1 : L], val[:, L:] - val[:, L - 1 : L]
         return float(np.mean((X @ net.linear.weight.detach().numpy().T - Y) ** 2))
@@ -261,3 +263,48 @@ def test_a_fit_with_a_short_budget_stops_early():
     model = xLSTMForecaster(horizon=6, max_epochs=10_000, validation_size=0.2, verbose=False,
                             early_stopping_patience=None, trainer_kwargs={"max_time": {"seconds": 3}}).fit(load_airline())  # fmt: skip
     assert model.n_epochs_ < 10_000
+
+
+# --------------------------------------------------------------------------------- one-SE rule
+def test_window_losses_average_to_the_training_loss():
+    from xlstm_ts.forecasting.losses import forecast_loss, window_losses
+
+    torch.manual_seed(0)
+    pred, target = torch.randn(5, 4, 3), torch.randn(5, 4)
+    for name in ("mse", "mae", "huber"):
+        torch.testing.assert_close(
+            window_losses(name, pred[..., :1], target).mean(), forecast_loss(name, pred[..., :1], target)
+        )
+    q = (0.1, 0.5, 0.9)
+    torch.testing.assert_close(
+        window_losses("quantile", pred, target, q).mean(), forecast_loss("quantile", pred, target, q)
+    )
+
+
+def _blocks_dataset(n_series=2, length=60, L=4, H=3):
+    return WindowDataset([np.zeros(length)] * n_series, None, None, None, L, H)
+
+
+@pytest.mark.parametrize(("shift", "keeps_start"), [(0.0, True), (-0.5, True), (0.01, True), (1.0, False)])
+def test_one_standard_error_rule(shift, keeps_start):
+    """Keep the start unless the trained model is better by more than one standard error of the mean
+    block difference: a clear gain switches, no gain / a loss / a gain lost in the noise does not."""
+    from xlstm_ts.forecasting._training import start_is_as_good
+
+    ds = _blocks_dataset()
+    rng = np.random.default_rng(0)
+    start = torch.from_numpy(rng.normal(2.0, 0.3, size=len(ds)))
+    trained = start - shift + torch.from_numpy(rng.normal(0.0, 0.3, size=len(ds)))
+    assert start_is_as_good(start, trained, ds) is keeps_start
+
+
+def test_one_standard_error_rule_matches_the_block_formula():
+    from xlstm_ts.forecasting._training import start_is_as_good
+
+    ds = _blocks_dataset(n_series=1, length=16, L=2, H=3)  # 12 windows, starts 0..11 -> 4 blocks of 3
+    gain = np.array([1.0, 1, 1, 0.2, 0.2, 0.2, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1])
+    means = np.array([1.0, 0.2, 0.5, 0.1])
+    se = means.std(ddof=1) / 2
+    assert means.mean() > se  # so the trained model is clearly better here
+    assert start_is_as_good(torch.zeros(12), torch.from_numpy(gain), ds) is True  # a loss: keep the start
+    assert start_is_as_good(torch.from_numpy(gain), torch.zeros(12), ds) is False

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 
 from ._network import ForecastNetwork
-from .losses import forecast_loss
+from .losses import forecast_loss, window_losses
 
 
 class ForecastModule(L.LightningModule):
@@ -33,6 +33,10 @@ class ForecastModule(L.LightningModule):
     def batch_loss(self, batch: dict) -> torch.Tensor:
         """The training loss of one batch (a scalar tensor)."""
         return forecast_loss(self.loss_name, self(batch), batch["y"], self.quantiles)
+
+    def window_losses(self, batch: dict) -> torch.Tensor:
+        """The training loss of every window of one batch, ``[B]``."""
+        return window_losses(self.loss_name, self(batch), batch["y"], self.quantiles)
 
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
         loss = self.batch_loss(batch)

@@ -37,7 +37,8 @@ class TrainOptions:
     verbose: bool = True
     label: str = "training"
     #: With a validation set: score the untrained (warm-started) module on it first, and return it
-    #: unchanged (``best_epoch=-1``) when no trained epoch does better.
+    #: unchanged (``best_epoch=-1``) unless the best epoch beats it by more than one standard error
+    #: (:func:`start_is_as_good`).
     keep_start_if_best: bool = False
     #: ``time.perf_counter()`` at which the caller's work began, so that a ``max_time`` budget in
     #: ``trainer_kwargs`` covers the preparation too (None: the budget starts with training).
@@ -162,11 +163,42 @@ def _loaders(train_set, val_set, options: TrainOptions, distributed: bool):
     )
 
 
+@torch.no_grad()
+def _window_losses(module, dataset, device: torch.device, batch_size: int = 4096) -> torch.Tensor:
+    """The module's loss on every window of ``dataset`` (float64 on the CPU), evaluated on ``device``."""
+    from ._batches import WindowBatches
+
+    was_training, where = module.training, next(module.parameters()).device
+    module.eval().to(device)
+    batches = WindowBatches(dataset, batch_size, shuffle=False)
+    batches.place(device)
+    losses = torch.cat([module.window_losses(b).double().cpu() for b in batches])
+    module.to(where).train(was_training)
+    return losses
+
+
+def start_is_as_good(start: torch.Tensor, trained: torch.Tensor, dataset) -> bool:
+    """The one-standard-error rule between the starting model and a trained one, on per-window validation
+    losses: keep the start (the simpler model) unless the trained model's mean loss is lower by more than
+    one standard error of the mean difference.  Windows that overlap are correlated, so the error is taken
+    over blocks of ``horizon`` consecutive windows of a series (block means), not over single windows."""
+    gain = (start - trained).numpy()  # > 0 where the trained model is better
+    series, starts = np.asarray(dataset.series), np.asarray(dataset.starts)
+    blocks = series * (int(starts.max(initial=0)) // dataset.horizon + 1) + starts // dataset.horizon
+    _, block = np.unique(blocks, return_inverse=True)
+    means = np.bincount(block, weights=gain) / np.bincount(block)
+    if len(means) < 2:
+        return bool(means.mean() <= 0)
+    se = means.std(ddof=1) / np.sqrt(len(means))
+    return bool(means.mean() <= se)
+
+
 def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
     """Fit the LightningModule ``module`` (whose ``network`` attribute is the plain network, and whose
     ``batch_loss(batch)`` is the loss it trains) and return the network on the CPU in float32, in eval
     mode: the best validation epoch's weights when there is a validation set (or the starting weights,
-    with ``keep_start_if_best``, when no epoch beats them), else the (averaged) final ones.
+    with ``keep_start_if_best``, unless the best epoch beats them by more than one standard error), else
+    the (averaged) final ones.
 
     A ``max_time`` in ``trainer_kwargs`` is a budget for the whole fit, measured from
     ``options.started``: training stops early enough for the final validation pass to fit in it too."""
@@ -241,12 +273,19 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
             module.load_state_dict(state["state_dict"])
             best_epoch = int(state["epoch"])
             best = checkpoint.best_model_score
-            started_better = (
-                start is not None and start.score is not None and (best is None or start.score <= float(best))
-            )
-            if started_better and start is not None and start.state is not None:
-                module.load_state_dict(start.state)
-                kept_start = True
+            if start is not None and start.state is not None:
+                if start.score is not None and best is not None and start.score > float(best):
+                    # the trained epoch scored better on average; keep it only if clearly so
+                    trained_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+                    device = trainer.strategy.root_device
+                    trained = _window_losses(module, val_set, device)
+                    module.load_state_dict(start.state)
+                    kept_start = start_is_as_good(_window_losses(module, val_set, device), trained, val_set)
+                    if not kept_start:
+                        module.load_state_dict(trained_state)
+                else:
+                    module.load_state_dict(start.state)
+                    kept_start = True
         elif start is not None and start.state is not None:  # stopped before any validation ran
             module.load_state_dict(start.state)
             kept_start = True

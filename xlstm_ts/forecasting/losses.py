@@ -31,3 +31,22 @@ def forecast_loss(
     if name == "huber":
         return F.huber_loss(point, target, delta=1.0)
     raise ValueError(f"Unknown loss {name!r}; expected one of {LOSSES}.")
+
+
+def window_losses(
+    name: str, pred: torch.Tensor, target: torch.Tensor, quantiles: Sequence[float] = ()
+) -> torch.Tensor:
+    """Loss ``name`` of every window ``[B]``: the mean over its horizon (and quantiles) of the elementwise
+    loss, so that ``window_losses(...).mean() == forecast_loss(...)`` for windows of one horizon."""
+    if name == "quantile":
+        q = torch.as_tensor(list(quantiles), dtype=pred.dtype, device=pred.device)
+        diff = target[..., None] - pred
+        return torch.maximum(q * diff, (q - 1) * diff).mean(dim=(1, 2))
+    point = pred[..., 0]
+    if name == "mse":
+        return ((point - target) ** 2).mean(dim=1)
+    if name == "mae":
+        return (point - target).abs().mean(dim=1)
+    if name == "huber":
+        return F.huber_loss(point, target, delta=1.0, reduction="none").mean(dim=1)
+    raise ValueError(f"Unknown loss {name!r}; expected one of {LOSSES}.")
