@@ -144,8 +144,9 @@ class xLSTMForecaster(BaseForecaster):
         Add a linear map from the history straight to the horizon (NLinear: relative to the window's last
         value).  It is fitted in closed form (ridge regression over every training window) before training
         and kept fixed, and the xLSTM part starts at zero and learns the residual.  With a validation
-        split, the fitted model is the best validation epoch or, when no epoch beats it, the linear
-        forecast itself (``best_epoch_ == -1``); the ridge strength is then chosen on the validation windows
+        split, the fitted model is the best validation epoch when it beats the linear forecast by more
+        than one standard error of the validation loss difference, else the linear forecast itself
+        (``best_epoch_ == -1``); the ridge strength is then chosen on the validation windows
         too (``linear_ridge_``).  ``None``: on for lookbacks of 64 rows or more, off below
         (the value used is ``linear_path_``).
     learning_rate : float
