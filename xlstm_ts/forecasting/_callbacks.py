@@ -124,11 +124,13 @@ class StartScore(L.Callback):
 # ---------------------------------------------------------------------------------------------- budget
 class Budget(L.Callback):
     """Stop training early enough that the whole fit ends by ``deadline`` (a ``time.perf_counter()``
-    value): before each step it reserves the time of the validation pass Lightning runs when training is
-    stopped (measured once one has run, estimated from the training steps before that)."""
+    value): before each step it reserves the time of the validation passes that follow when training is
+    stopped (Lightning's last one, plus ``val_passes - 1`` for the comparison with the starting weights),
+    a pass measured once one has run and estimated from the training steps before that."""
 
-    def __init__(self, deadline: float, val_windows: int, reserve: float = 0.5) -> None:
+    def __init__(self, deadline: float, val_windows: int, reserve: float = 0.5, val_passes: int = 1) -> None:
         self.deadline, self.val_windows, self.reserve = deadline, val_windows, reserve
+        self.val_passes = val_passes  # passes over the validation windows after training stops
         self.stopped = False
         self._step_start = 0.0
         self._per_window: float | None = None  # seconds per training window, after the first step
@@ -150,7 +152,7 @@ class Budget(L.Callback):
             val = self._val_seconds
         else:  # a forward pass costs about a third of a training step
             val = self.val_windows * (self._per_window or seconds) / 3
-        if now + val + self.reserve >= self.deadline:
+        if now + self.val_passes * val + self.reserve >= self.deadline:
             trainer.should_stop = True
             self.stopped = True
 

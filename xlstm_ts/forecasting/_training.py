@@ -241,7 +241,9 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
                 callbacks.append(start)
         timer = None
         if deadline is not None:
-            timer = Budget(deadline, len(val_set) if val_set is not None else 0)
+            # after the last validation, the start comparison may score the trained and the start weights
+            passes = 3 if start is not None else 1
+            timer = Budget(deadline, len(val_set) if val_set is not None else 0, val_passes=passes)
             callbacks.append(timer)
         if options.verbose:
             callbacks.append(ProgressLine(options.label))
