@@ -96,29 +96,38 @@ class PlaceBatches(L.Callback):
 
 # ------------------------------------------------------------------------------------------ start score
 class StartScore(L.Callback):
-    """The validation loss of the weights training starts from (e.g. a closed-form warm start), computed
-    once before the first step over every validation window, as the validation epochs compute theirs.
+    """The validation losses of the weights training starts from (e.g. a closed-form warm start), per
+    window and on average, computed once before the first step over every validation window, in the
+    precision the validation epochs use; ``seconds`` is how long that pass took.
 
-    Every process scores the whole validation set, so the number is the same on every rank."""
+    Every process scores the whole validation set, so the numbers are the same on every rank."""
 
     def __init__(self, batches: WindowBatches) -> None:
         self.batches = batches
         self.score: float | None = None
+        self.losses: torch.Tensor | None = None  # float64 [n_windows], on the CPU
         self.state: dict[str, torch.Tensor] | None = None
+        self.seconds: float | None = None
 
     def on_train_start(self, trainer, pl_module) -> None:
+        begin = time.perf_counter()
         self.batches.place(pl_module.device)
         self.state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
-        was_training = pl_module.training
-        pl_module.eval()
-        total, count = torch.zeros((), dtype=torch.float64, device=pl_module.device), 0
-        with torch.no_grad(), trainer.precision_plugin.val_step_context():
-            for batch in self.batches:
-                n = int(batch["x"].shape[0])
-                total += pl_module.batch_loss(batch).double() * n
-                count += n
-        pl_module.train(was_training)
-        self.score = float(total) / max(count, 1)
+        self.losses = score_windows(pl_module, self.batches, trainer)
+        self.score = float(self.losses.mean()) if len(self.losses) else None
+        self.seconds = time.perf_counter() - begin
+
+
+@torch.no_grad()
+def score_windows(pl_module, batches, trainer) -> torch.Tensor:
+    """``pl_module.window_losses`` over ``batches`` in eval mode and the validation precision of
+    ``trainer``, as float64 on the CPU."""
+    was_training = pl_module.training
+    pl_module.eval()
+    with trainer.precision_plugin.val_step_context():
+        parts = [pl_module.window_losses(batch).double() for batch in batches]
+    pl_module.train(was_training)
+    return torch.cat(parts).cpu() if parts else torch.zeros(0, dtype=torch.float64)
 
 
 # ---------------------------------------------------------------------------------------------- budget
@@ -128,9 +137,17 @@ class Budget(L.Callback):
     stopped (Lightning's last one, plus ``val_passes - 1`` for the comparison with the starting weights),
     a pass measured once one has run and estimated from the training steps before that."""
 
-    def __init__(self, deadline: float, val_windows: int, reserve: float = 0.5, val_passes: int = 1) -> None:
+    def __init__(
+        self,
+        deadline: float,
+        val_windows: int,
+        reserve: float = 0.5,
+        val_passes: int = 1,
+        start: StartScore | None = None,
+    ) -> None:
         self.deadline, self.val_windows, self.reserve = deadline, val_windows, reserve
         self.val_passes = val_passes  # passes over the validation windows after training stops
+        self.start = start  # its pass over the validation windows is a measured one
         self.stopped = False
         self._step_start = 0.0
         self._per_window: float | None = None  # seconds per training window, after the first step
@@ -150,6 +167,8 @@ class Budget(L.Callback):
             self._per_window = seconds if rate is None else 0.9 * rate + 0.1 * seconds
         if self._val_seconds is not None:
             val = self._val_seconds
+        elif self.start is not None and self.start.seconds is not None:
+            val = self.start.seconds
         else:  # a forward pass costs about a third of a training step
             val = self.val_windows * (self._per_window or seconds) / 3
         if now + self.val_passes * val + self.reserve >= self.deadline:

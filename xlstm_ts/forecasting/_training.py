@@ -163,17 +163,18 @@ def _loaders(train_set, val_set, options: TrainOptions, distributed: bool):
     )
 
 
-@torch.no_grad()
-def _window_losses(module, dataset, device: torch.device, batch_size: int = 4096) -> torch.Tensor:
-    """The module's loss on every window of ``dataset`` (float64 on the CPU), evaluated on ``device``."""
+def _trained_losses(module, dataset, trainer) -> torch.Tensor:
+    """The module's loss on every window of ``dataset`` (float64 on the CPU), on the training device and in
+    the validation precision, as :class:`StartScore` computed the start's."""
     from ._batches import WindowBatches
+    from ._callbacks import score_windows
 
-    was_training, where = module.training, next(module.parameters()).device
-    module.eval().to(device)
-    batches = WindowBatches(dataset, batch_size, shuffle=False)
-    batches.place(device)
-    losses = torch.cat([module.window_losses(b).double().cpu() for b in batches])
-    module.to(where).train(was_training)
+    where = next(module.parameters()).device
+    module.to(trainer.strategy.root_device)
+    batches = WindowBatches(dataset, 4096, shuffle=False)
+    batches.place(trainer.strategy.root_device)
+    losses = score_windows(module, batches, trainer)
+    module.to(where)
     return losses
 
 
@@ -241,9 +242,11 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
                 callbacks.append(start)
         timer = None
         if deadline is not None:
-            # after the last validation, the start comparison may score the trained and the start weights
-            passes = 3 if start is not None else 1
-            timer = Budget(deadline, len(val_set) if val_set is not None else 0, val_passes=passes)
+            # after the last validation, the start comparison may score the trained weights once more
+            passes = 2 if start is not None else 1
+            timer = Budget(
+                deadline, len(val_set) if val_set is not None else 0, val_passes=passes, start=start
+            )
             callbacks.append(timer)
         if options.verbose:
             callbacks.append(ProgressLine(options.label))
@@ -277,17 +280,18 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
             best = checkpoint.best_model_score
             if start is not None and start.state is not None:
                 if start.score is not None and best is not None and start.score > float(best):
-                    # the trained epoch scored better on average; keep it only if clearly so
-                    trained_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                    device = trainer.strategy.root_device
-                    trained = _window_losses(module, val_set, device)
-                    module.load_state_dict(start.state)
-                    kept_start = start_is_as_good(_window_losses(module, val_set, device), trained, val_set)
-                    if not kept_start:
-                        module.load_state_dict(trained_state)
+                    # the trained epoch scored better on average; keep it only if clearly so, unless the
+                    # budget leaves no time for the pass that checks the margin
+                    pass_s = start.seconds or 0.0
+                    on_time = deadline is None or time.perf_counter() + pass_s <= deadline
+                    if on_time and start.losses is not None:
+                        kept_start = start_is_as_good(
+                            start.losses, _trained_losses(module, val_set, trainer), val_set
+                        )
                 else:
-                    module.load_state_dict(start.state)
                     kept_start = True
+                if kept_start:
+                    module.load_state_dict(start.state)
         elif start is not None and start.state is not None:  # stopped before any validation ran
             module.load_state_dict(start.state)
             kept_start = True
