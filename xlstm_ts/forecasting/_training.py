@@ -163,7 +163,7 @@ def _loaders(train_set, val_set, options: TrainOptions, distributed: bool):
     )
 
 
-def _trained_losses(module, dataset, trainer) -> torch.Tensor:
+def _trained_losses(module, dataset, trainer, batch_size: int) -> torch.Tensor:
     """The module's loss on every window of ``dataset`` (float64 on the CPU), on the training device and in
     the validation precision, as :class:`StartScore` computed the start's."""
     from ._batches import WindowBatches
@@ -171,7 +171,7 @@ def _trained_losses(module, dataset, trainer) -> torch.Tensor:
 
     where = next(module.parameters()).device
     module.to(trainer.strategy.root_device)
-    batches = WindowBatches(dataset, 4096, shuffle=False)
+    batches = WindowBatches(dataset, batch_size, shuffle=False)
     batches.place(trainer.strategy.root_device)
     losses = score_windows(module, batches, trainer)
     module.to(where)
@@ -280,14 +280,15 @@ def train(module, train_set, val_set, options: TrainOptions) -> TrainResult:
             best = checkpoint.best_model_score
             if start is not None and start.state is not None:
                 if start.score is not None and best is not None and start.score > float(best):
-                    # the trained epoch scored better on average; keep it only if clearly so, unless the
-                    # budget leaves no time for the pass that checks the margin
+                    # the trained epoch scored better on average; keep it only if clearly so.  When the
+                    # budget leaves no time for the pass that checks the margin, the start (the simpler
+                    # model) stays: there is no evidence of a clear gain.
                     pass_s = start.seconds or 0.0
                     on_time = deadline is None or time.perf_counter() + pass_s <= deadline
+                    kept_start = True
                     if on_time and start.losses is not None:
-                        kept_start = start_is_as_good(
-                            start.losses, _trained_losses(module, val_set, trainer), val_set
-                        )
+                        trained = _trained_losses(module, val_set, trainer, start.batches.batch_size)
+                        kept_start = start_is_as_good(start.losses, trained, val_set)
                 else:
                     kept_start = True
                 if kept_start:
