@@ -188,7 +188,16 @@ class WindowDataset(Dataset):
         n = self._store(target, future, past, static)
         if end_range is not None and len(end_range) != n:
             raise ValueError(f"end_range needs one (lo, hi) pair per series ({n}); got {len(end_range)}.")
+        series_loc = np.zeros(n) if loc is None else np.asarray(loc, dtype=np.float64).reshape(n)
+        series_scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64).reshape(n)
+        self._end_range = end_range
+        self._series_stats = (series_loc, series_scale)
+        self._lay_windows()
+
+    def _lay_windows(self) -> None:
+        """Index the windows laid every ``stride`` rows by the constructor's rule (``end_range``)."""
         lengths = self._known.tolist()
+        end_range = self._end_range
         starts = [
             window_starts(
                 lengths[i],
@@ -197,18 +206,15 @@ class WindowDataset(Dataset):
                 self.stride,
                 None if end_range is None else end_range[i],
             )
-            for i in range(n)
+            for i in range(len(lengths))
         ]
-        series_loc = np.zeros(n) if loc is None else np.asarray(loc, dtype=np.float64).reshape(n)
-        series_scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64).reshape(n)
-        self._end_range = end_range
-        self._series_stats = (series_loc, series_scale)
+        loc, scale = self._series_stats
         counts = [len(s) for s in starts]
         self._index(
-            np.repeat(np.arange(n, dtype=np.int64), counts),
+            np.repeat(np.arange(len(lengths), dtype=np.int64), counts),
             np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
-            np.repeat(series_loc, counts),
-            np.repeat(series_scale, counts),
+            np.repeat(loc, counts),
+            np.repeat(scale, counts),
         )
 
     @classmethod
@@ -335,41 +341,26 @@ class WindowDataset(Dataset):
         ends = starts + self.lookback + self.horizon
         self.has_target = bool(np.all(ends <= self._known[series])) if len(series) else True
         # the same index as tensors, on the device of the stored series (see :meth:`to`)
-        self._series_t, self._starts_t = torch.from_numpy(series), torch.from_numpy(starts)
-        self._rows_t = torch.from_numpy(self._offsets[series] + starts)
-        self._loc_t, self._scale_t = torch.from_numpy(loc), torch.from_numpy(scale)
-        self._l_range = torch.arange(self.lookback)
-        self._lh_range = torch.arange(self.lookback + self.horizon)
+        device = self._target.device
+        self._series_t, self._starts_t = (
+            torch.from_numpy(series).to(device),
+            torch.from_numpy(starts).to(device),
+        )
+        self._rows_t = torch.from_numpy(self._offsets[series] + starts).to(device)
+        self._loc_t, self._scale_t = torch.from_numpy(loc).to(device), torch.from_numpy(scale).to(device)
+        self._l_range = torch.arange(self.lookback, device=device)
+        self._lh_range = torch.arange(self.lookback + self.horizon, device=device)
 
     def with_stride(self, stride: int) -> WindowDataset:
-        """The same series and window rule with another ``stride`` (sharing the stored series); only for
-        datasets built by the constructor."""
+        """The same series and window rule with another ``stride`` (sharing the stored series, on the same
+        device); only for datasets built by the constructor."""
         if not hasattr(self, "_end_range"):
             raise ValueError("with_stride needs a dataset built by WindowDataset(...), not at_cutoffs().")
-        stride = _positive_int(stride, "stride")
-        lengths = self._known.tolist()
-        starts = [
-            window_starts(
-                lengths[i],
-                self.lookback,
-                self.horizon,
-                stride,
-                None if self._end_range is None else self._end_range[i],
-            )
-            for i in range(len(lengths))
-        ]
-        counts = [len(s) for s in starts]
-        loc, scale = self._series_stats
         out = object.__new__(type(self))
         out.__dict__.update(self.__dict__)
-        out.stride = stride
-        out._index(
-            np.repeat(np.arange(len(lengths), dtype=np.int64), counts),
-            np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
-            np.repeat(loc, counts),
-            np.repeat(scale, counts),
-        )
-        return out.to(self.device) if self.device.type != "cpu" else out
+        out.stride = _positive_int(stride, "stride")
+        out._lay_windows()
+        return out
 
     _TENSORS = (
         "_target", "_future", "_past", "_static", "_series_t", "_starts_t", "_rows_t", "_loc_t", "_scale_t",
