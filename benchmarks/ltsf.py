@@ -10,7 +10,15 @@ For each dataset and horizon:
    reused for the first seed) and scored once over all test windows (no ``drop_last``).
 
 A candidate may set ``lookback`` too (e.g. ``{"lookback": 512}``): the test windows do not depend on it,
-so choosing the lookback on validation is choosing any other setting.
+so choosing the lookback on validation is choosing any other setting.  Two tables come out of one run:
+``L=336`` selects only among the candidates whose lookback is ``--fixed-lookback`` (the published
+PatchTST/42 and NLinear numbers use 336), ``tuned L`` among all of them.  When both pick the same
+candidate its test fits serve both.
+
+Every test score is also reported on the window set of PatchTST's evaluation script (``drop_last=True``
+at batch 128: the chronologically last ``N mod 128`` test windows left out; docs/ltsf_protocol.md section
+5a), for the floor too, so that a comparison with the PatchTST/42 column can be made like for like.  The
+main columns always use every window.
 
 Beside it, in the same run, the closed-form NLinear-OLS floor (ridge from the last-value-normalised
 lookback to the horizon, one matrix for all channels, lambda = 1e-3 N, fitted on the train rows; see
@@ -57,6 +65,9 @@ ANCHORS: dict[tuple[str, int], tuple[float, float, float]] = {
     ("ETTm1", 720): (0.426, 0.420, 0.409),
 }
 
+#: The test batch of PatchTST's published scripts for ETT (its loader drops the last partial batch).
+PATCHTST_BATCH = 128
+
 #: What every candidate starts from (a candidate overrides any of it).
 BASE = dict(lookback=336, scaler="none", validation_size=0.25, verbose=False)
 
@@ -87,8 +98,11 @@ def rows_before(long: pd.DataFrame, end: int) -> pd.DataFrame:
     return long[long.groupby("unique_id").cumcount() < end].reset_index(drop=True)
 
 
-def nlinear_ols(long: pd.DataFrame, ends: dict[str, int], lookback: int, horizon: int) -> tuple[float, float]:
-    """Test MSE/MAE of the closed-form NLinear-OLS floor (docs/ltsf_protocol.md section 3)."""
+def nlinear_ols(
+    long: pd.DataFrame, ends: dict[str, int], lookback: int, horizon: int
+) -> tuple[float, float, float]:
+    """Test MSE, MAE and MSE on PatchTST's window set of the closed-form NLinear-OLS floor
+    (docs/ltsf_protocol.md section 3)."""
     wide = long.pivot(index="ds", columns="unique_id", values="y").to_numpy()  # [T, C]
 
     def windows(lo: int, hi: int):  # windows whose targets lie in [lo, hi)
@@ -104,10 +118,16 @@ def nlinear_ols(long: pd.DataFrame, ends: dict[str, int], lookback: int, horizon
     weights = np.linalg.solve(gram, x.T @ y)
     xt, yt, _ = windows(ends["val"], ends["test"])
     err = xt @ weights - yt
-    return float(np.mean(err**2)), float(np.mean(np.abs(err)))
+    n = ends["test"] - ends["val"] - horizon + 1  # test windows; every one holds all channels
+    kept = err.reshape(n, -1, horizon)[: n - n % PATCHTST_BATCH]
+    return float(np.mean(err**2)), float(np.mean(np.abs(err))), float(np.mean(kept**2))
 
 
 # ----------------------------------------------------------------------------------------------- stages
+def lookback_of(config: dict) -> int:
+    return int({**BASE, **config}["lookback"])
+
+
 def _fit(frame: pd.DataFrame, config: dict, horizon: int, seed: int):
     from xlstm_ts import xLSTMForecaster
 
@@ -120,8 +140,12 @@ def _fit(frame: pd.DataFrame, config: dict, horizon: int, seed: int):
 def _score(model, frame: pd.DataFrame, n_windows: int) -> dict:
     start = time.perf_counter()
     result = model.backtest(frame, n_windows=n_windows, step=1)
+    per = result.windows  # one row per (window, series), every row the mean over the same horizon
+    cutoffs = np.sort(per["cutoff"].unique())
+    kept = cutoffs[: len(cutoffs) - len(cutoffs) % PATCHTST_BATCH]
     return {
         "mse": float(result.overall["mse"]),
+        "mse_dl128": float(per.loc[per["cutoff"].isin(kept), "mse"].mean()),
         "mae": float(result.overall["mae"]),
         "eval_s": time.perf_counter() - start,
         "windows": int(result.windows.shape[0]),
@@ -203,57 +227,75 @@ def run(args, environment: dict, out) -> None:
     if args.select_only:  # exploring candidates: no test row is scored
         return
     # 2. test: the selected candidate of each cell, every seed, all test windows
+    # per cell: the best candidate at the fixed lookback (table "L=336") and the best of all ("tuned L")
     tests = []
     for d, h in cells:
         mine = [(j, r) for j, r in zip(jobs, picked) if j["cell"] == (d, h)]
-        j, r = min(mine, key=lambda jr: jr[1]["val"]["mse"])
+        fixed = [jr for jr in mine if lookback_of(jr[0]["config"]) == args.fixed_lookback]
+        chosen: dict[int, list[str]] = {}
+        for table, pool in ((f"L={args.fixed_lookback}", fixed), ("tuned L", mine)):
+            if pool:
+                j, _ = min(pool, key=lambda jr: jr[1]["val"]["mse"])
+                chosen.setdefault(j["k"], []).append(table)
         long, ends = data[d]
-        common = {"cell": (d, h), "frame": long, "ends": ends, "horizon": h, "config": j["config"]}
-        tests.append({**common, "model": r["model"], "fit_s": r["fit_s"], "seed": seed0})
-        tests += [{**common, "fit_frame": view[d], "seed": s} for s in more]
+        for k, tables in chosen.items():
+            j, r = next(jr for jr in mine if jr[0]["k"] == k)
+            common = {"cell": (d, h), "frame": long, "ends": ends, "horizon": h, "config": j["config"],
+                      "k": k, "tables": tables}  # fmt: skip
+            tests.append({**common, "model": r["model"], "fit_s": r["fit_s"], "seed": seed0})
+            tests += [{**common, "fit_frame": view[d], "seed": s} for s in more]
 
     def tested(job: dict, res: dict) -> None:
         (d, h) = job["cell"]
-        emit(d, h, {"stage": "test", "config": job["config"], "seed": job["seed"], "test_mse": res["test"]["mse"],
+        emit(d, h, {"stage": "test", "config": job["config"], "k": job["k"], "tables": job["tables"],
+                    "seed": job["seed"], "test_mse": res["test"]["mse"], "test_mse_dl128": res["test"]["mse_dl128"],
                     "test_mae": res["test"]["mae"], "fit_s": res["fit_s"], "eval_s": res["test"]["eval_s"],
                     "windows": res["test"]["windows"], "epochs": res["epochs"], "best_epoch": res["best_epoch"]})  # fmt: skip
-        print(f"{d} H={h} test seed {job['seed']}: MSE {res['test']['mse']:.4f}", flush=True)
+        print(f"{d} H={h} test #{job['k']} seed {job['seed']}: MSE {res['test']['mse']:.4f}", flush=True)
 
     _run_all(test_one, tests, args.jobs, tested)
     for d, h in cells:
         long, ends = data[d]
-        floor_mse, floor_mae = nlinear_ols(long, ends, 336, h)
+        floor_mse, floor_mae, floor_dl = nlinear_ols(long, ends, 336, h)
         emit(d, h, {"stage": "floor", "model": "NLinear-OLS", "lookback": 336, "test_mse": floor_mse,
-                    "test_mae": floor_mae})  # fmt: skip
+                    "test_mae": floor_mae, "test_mse_dl128": floor_dl})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- summary
 def summary(path: str) -> str:
-    """The markdown table of a finished run: mean +- sd test MSE per cell with the anchors beside it."""
+    """The markdown tables of a finished run: mean +- sd test MSE per cell with the anchors beside it, one
+    table per selection pool (records written before pools existed form one table)."""
     with open(path) as fh:
         records = [json.loads(line) for line in fh]
-    rows = ["| cell | L | ours: test MSE (mean ± sd, seeds) | NLinear-OLS (same run) | PatchTST/42 | best xLSTM | "
-            "≤ floor | ≤ PatchTST/42 | ≤ best xLSTM | fit s | eval s |", "|" + "---|" * 11]  # fmt: skip
-    cells = sorted({(r["dataset"], r["horizon"]) for r in records if r["stage"] == "test"})
-    for dataset, horizon in cells:
-        tests = [
-            r for r in records if r["stage"] == "test" and (r["dataset"], r["horizon"]) == (dataset, horizon)
-        ]
-        floor = [
-            r for r in records if r["stage"] == "floor" and (r["dataset"], r["horizon"]) == (dataset, horizon)
-        ]
-        mse = np.array([r["test_mse"] for r in tests])
-        sd = mse.std(ddof=1) if len(mse) > 1 else 0.0
-        ols, patchtst, xlstm = ANCHORS.get((dataset, horizon), (np.nan,) * 3)
-        own_floor = floor[-1]["test_mse"] if floor else ols
-        L = {**BASE, **tests[0]["config"]}["lookback"]
-        mark = lambda ok: "yes" if ok else "**no**"  # noqa: E731
-        rows.append(
-            f"| {dataset} H={horizon} | {L} | {mse.mean():.4f} ± {sd:.4f} ({len(mse)}) | {own_floor:.4f} | {patchtst:.3f} | "
-            f"{xlstm:.3f} | {mark(mse.mean() <= own_floor)} | {mark(mse.mean() <= patchtst)} | {mark(mse.mean() <= xlstm)} | "
-            f"{np.mean([r['fit_s'] for r in tests]):.1f} | {np.mean([r['eval_s'] for r in tests]):.2f} |"
-        )
-    return "\n".join(rows)
+    tests = [r for r in records if r["stage"] == "test"]
+    floors = {(r["dataset"], r["horizon"]): r for r in records if r["stage"] == "floor"}
+    tables = sorted({t for r in tests for t in r.get("tables", ["all candidates"])})
+    mark = lambda ok: "yes" if ok else "**no**"  # noqa: E731
+    out = []
+    for table in tables:
+        out += [f"**{table}**", "",
+                "| cell | L | ours: test MSE (mean ± sd, seeds) | NLinear-OLS (same run) | PatchTST/42 | best xLSTM | "
+                "≤ floor | ≤ PatchTST/42 | ≤ best xLSTM | ours / floor on PatchTST's windows | best epochs | fit s | eval s |",
+                "|" + "---|" * 13]  # fmt: skip
+        mine = [r for r in tests if table in r.get("tables", ["all candidates"])]
+        for dataset, horizon in sorted({(r["dataset"], r["horizon"]) for r in mine}):
+            rs = [r for r in mine if (r["dataset"], r["horizon"]) == (dataset, horizon)]
+            mse = np.array([r["test_mse"] for r in rs])
+            sd = mse.std(ddof=1) if len(mse) > 1 else 0.0
+            ols, patchtst, xlstm = ANCHORS.get((dataset, horizon), (np.nan,) * 3)
+            floor = floors.get((dataset, horizon), {})
+            own_floor = floor.get("test_mse", ols)
+            dl = [r["test_mse_dl128"] for r in rs if "test_mse_dl128" in r]
+            like = (f"{np.mean(dl):.4f} / {floor['test_mse_dl128']:.4f}"
+                    if dl and "test_mse_dl128" in floor else "n/a")  # fmt: skip
+            epochs = ", ".join(str(r.get("best_epoch")) for r in rs)
+            rows = (f"| {dataset} H={horizon} | {lookback_of(rs[0]['config'])} | {mse.mean():.4f} ± {sd:.4f} ({len(mse)}) | "
+                    f"{own_floor:.4f} | {patchtst:.3f} | {xlstm:.3f} | {mark(mse.mean() <= own_floor)} | "
+                    f"{mark(mse.mean() <= patchtst)} | {mark(mse.mean() <= xlstm)} | {like} | {epochs} | "
+                    f"{np.mean([r['fit_s'] for r in rs]):.1f} | {np.mean([r['eval_s'] for r in rs]):.2f} |")  # fmt: skip
+            out.append(rows)
+        out.append("")
+    return "\n".join(out)
 
 
 def main() -> None:
@@ -267,6 +309,9 @@ def main() -> None:
         "--candidates", default="[{}]", help="JSON list of xLSTMForecaster arguments to select from"
     )
     parser.add_argument("--data-home", default=None, help="folder holding the dataset files")
+    parser.add_argument(
+        "--fixed-lookback", type=int, default=336, help="lookback of the main table's candidates"
+    )
     parser.add_argument(
         "--jobs", type=int, default=1, help="fits run in parallel (their times are then not timings)"
     )
