@@ -36,7 +36,7 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
     "linear_path": Param("bool", none=True),
     "learning_rate": Param("float", low=0.0, high=10.0, closed="right", search=(1e-4, 1e-2), log=True),
     "batch_size": Param("int", low=1, none=True, search=(16, 256), log=True),
-    "max_epochs": Param("int", low=1),
+    "max_epochs": Param("int", low=1, none=True),
     "weight_averaging": Param("float", low=0.0, high=1.0, closed="left", none=True),
     "early_stopping_patience": Param("int", low=1, none=True),
     "stride": Param("int", low=1),
@@ -53,6 +53,29 @@ AUTO_PATCH_FROM = 64
 #: Windows per step when ``batch_size=None``: few for short lookbacks (small data, many updates), more for
 #: long ones (long series have tens of thousands of windows; a step's cost is mostly fixed overhead).
 SHORT_BATCH, LONG_BATCH = 32, 256
+
+#: ``max_epochs=None``: as many epochs as give about this many optimiser steps, within
+#: ``[MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS]``.  The learning rate follows one cycle over all planned steps,
+#: so the plan should be one that training can finish: a long series gets a few long epochs whose
+#: schedule completes (on the long-horizon benchmarks the best validation epoch was the first or second
+#: of any longer plan), a short one keeps the old upper bound of 60 and early stopping.
+AUTO_STEPS, MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 1000, 3, 60
+
+
+def planned_epochs(max_epochs: int | None, n_windows: int, batch_size: int) -> int:
+    """The epoch count a fit plans: ``max_epochs`` itself, or for ``None`` the epochs that give about
+    :data:`AUTO_STEPS` optimiser steps of ``batch_size`` windows out of ``n_windows``, clipped to
+    ``[MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS]``.
+
+    >>> planned_epochs(None, 57_463, 256), planned_epochs(None, 238_000, 256), planned_epochs(None, 100, 32)
+    (5, 3, 60)
+    >>> planned_epochs(7, 100, 32)
+    7
+    """
+    if max_epochs is not None:
+        return int(max_epochs)
+    steps_per_epoch = -(-max(n_windows, 1) // max(batch_size, 1))
+    return min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, -(-AUTO_STEPS // steps_per_epoch)))
 
 
 def patching(patch_size: int | None, patch_stride: int | None, lookback: int) -> tuple[int, int]:
@@ -153,8 +176,10 @@ class xLSTMForecaster(BaseForecaster):
         Peak learning rate of AdamW with a one-cycle schedule.
     batch_size : int or None
         Windows per training batch; ``None``: 32 for lookbacks below 64 rows, 256 from 64 rows on.
-    max_epochs : int
-        Upper bound on training epochs.
+    max_epochs : int or None
+        Upper bound on training epochs (the one-cycle learning-rate schedule spans all of them).
+        ``None``: enough epochs for about 1000 optimiser steps, at least 3 and at most 60 (a long
+        series gets 3-5 epochs, a short one 60 with early stopping); the value used is ``max_epochs_``.
     weight_averaging : float or None
         Average the weights (SWA, equal weights) over the training steps after this fraction of
         all steps, and use the average; ``None`` keeps the last weights.  Used only when
@@ -223,7 +248,7 @@ class xLSTMForecaster(BaseForecaster):
         linear_path: bool | None = None,
         learning_rate: float = 3e-3,
         batch_size: int | None = None,
-        max_epochs: int = 60,
+        max_epochs: int | None = None,
         weight_averaging: float | None = 0.5,
         early_stopping_patience: int | None = 5,
         validation_size: float = 0.0,
@@ -370,9 +395,11 @@ class xLSTMForecaster(BaseForecaster):
             self.linear_ridge_ = fit_linear_path(network, batches, val_batches=val_batches)
             network.linear.requires_grad_(False)  # the xLSTM learns the residual of the ridge forecast
         module = ForecastModule(network, p["loss"], self.output_spec_.quantiles, p["learning_rate"])
+        batch_size = self._windows_per_step(p, self.lookback_, len(train_set))
+        self.max_epochs_ = planned_epochs(p["max_epochs"], len(train_set), batch_size)
         options = TrainOptions(
-            batch_size=self._windows_per_step(p, self.lookback_, len(train_set)),
-            max_epochs=p["max_epochs"],
+            batch_size=batch_size,
+            max_epochs=self.max_epochs_,
             seed=p["random_state"],
             device=p["device"],
             weight_averaging=p["weight_averaging"],
@@ -421,6 +448,7 @@ class xLSTMForecaster(BaseForecaster):
             "best_epoch_": self.best_epoch_,
             "linear_ridge_": self.linear_ridge_,
             "n_epochs_": self.n_epochs_,
+            "max_epochs_": self.max_epochs_,
         }
         return config, dict(net.state_dict())
 
@@ -466,6 +494,9 @@ class xLSTMForecaster(BaseForecaster):
         self.head_, self.linear_path_ = head, linear
         self.backbone_config_ = backbone
         self.best_epoch_, self.n_epochs_ = int(config["best_epoch_"]), int(config["n_epochs_"])
+        # models saved before max_epochs could be None have the number in their parameters
+        planned = config.get("max_epochs_", p["max_epochs"])
+        self.max_epochs_ = None if planned is None else int(planned)
         ridge = config.get("linear_ridge_")
         self.linear_ridge_ = None if ridge is None else float(ridge)
 
