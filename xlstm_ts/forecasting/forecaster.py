@@ -21,9 +21,15 @@ from .persistence import ModelFileError
 
 XLSTM_CONSTRAINTS: dict[str, Param] = {
     **BASE_CONSTRAINTS,
-    "backbone": Param("choice", choices=BACKBONES, instances=(xLSTMBlockStackConfig,), search=BACKBONES),
-    # searched only with a named backbone (a config object fixes them); powers of two, so that every
-    # searched head count divides every searched width
+    # the backbone entries are searched only with a named backbone (a config object fixes them); widths are
+    # powers of two, so that every searched head count divides every searched width
+    "backbone": Param(
+        "choice",
+        choices=BACKBONES,
+        instances=(xLSTMBlockStackConfig,),
+        search=BACKBONES,
+        search_when=("backbone", BACKBONES),
+    ),
     "embedding_dim": Param("int", low=4, search=(16, 32, 64, 128), search_when=("backbone", BACKBONES)),
     "num_blocks": Param("int", low=1, search=(1, 4), search_when=("backbone", BACKBONES)),
     "num_heads": Param("int", low=1, search=(1, 2, 4, 8), search_when=("backbone", BACKBONES)),
