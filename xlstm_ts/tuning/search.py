@@ -333,7 +333,7 @@ def tune(
             id_col=params.get("id_col", "unique_id"),
             time_col=params.get("time_col", "ds"),
         )
-    if not hasattr(cv, "split"):
+    if isinstance(cv, str) or not callable(getattr(cv, "split", None)):
         raise TypeError(f"cv must be an int or a splitter with split(X); got {type(cv).__name__}.")
     folds = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X)]
     space = resolve_space(search_space, estimator, max_lookback=_max_lookback(estimator, X, folds[0][0]))
