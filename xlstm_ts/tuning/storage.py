@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from typing import Any
 
 from ._optuna import import_optuna
@@ -37,13 +38,31 @@ def resolve_storage(storage: Any, study_name: str) -> tuple[Any, str]:
         if storage.startswith("sqlite"):
             # wait for the lock instead of failing at once when another process writes
             kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-        return optuna.storages.RDBStorage(storage, **kwargs), _redact(storage)
+        return _rdb_storage(optuna, storage, kwargs), _redact(storage)
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage, type(storage).__name__
     raise TypeError(
         "storage must be None (a journal file in the working directory), a file path (a journal file), a "
         f"database URL or an Optuna storage object; got {type(storage).__name__}."
     )
+
+
+def _rdb_storage(optuna, url: str, kwargs: dict[str, Any], attempts: int = 6):
+    """``RDBStorage(url)``, tried again when several workers create the tables of a new database at the
+    same moment (the loser's ``CREATE`` fails on what the winner just made; then the tables exist)."""
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except Exception as err:
+            if attempt == attempts - 1 or not _is_schema_race(err):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _is_schema_race(err: Exception) -> bool:
+    text = str(err).lower()
+    return "already exists" in text or "duplicate" in text or "unique" in text
 
 
 def _redact(url: str) -> str:
