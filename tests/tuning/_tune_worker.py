@@ -13,11 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _panel import make_panel, tiny_model  # noqa: E402
+import optuna
+from _panel import make_panel, tiny_model
 
-import optuna  # noqa: E402
-
-from xlstm_ts.tuning import tune  # noqa: E402
+from xlstm_ts.tuning import tune
 
 
 def main() -> None:

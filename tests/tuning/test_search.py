@@ -89,7 +89,9 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(panel, capsys):
     assert "InvalidParameterError" in states[3].user_attrs["xlstm_ts:error"]
     assert states[2].state == optuna.trial.TrialState.COMPLETE
     assert result.best_params_ == {"num_heads": 2}
-    assert result.best_estimator_.get_params()["num_heads"] == 2 and result.best_estimator_.predict() is not None
+    assert (
+        result.best_estimator_.get_params()["num_heads"] == 2 and result.best_estimator_.predict() is not None
+    )
     lines = capsys.readouterr().err.splitlines()
     assert sum(line.startswith("trial ") for line in lines) == 2  # one line per trial
     assert any(" fail: InvalidParameterError" in line for line in lines)
@@ -106,13 +108,17 @@ def test_a_stored_study_resumes_where_it_stopped(panel, tmp_path, monkeypatch, c
     done = tune(tiny_model(), panel, search_space=LR, n_trials=3, cv=2, refit=False, verbose=False)
     assert done.n_trials_run_ == 0
     assert capsys.readouterr().err == ""  # verbose=False: quiet, Optuna's own lines included
-    other = tune(tiny_model(max_epochs=1), panel, search_space=LR, n_trials=1, cv=2, refit=False, verbose=False)
+    other = tune(
+        tiny_model(max_epochs=1), panel, search_space=LR, n_trials=1, cv=2, refit=False, verbose=False
+    )
     assert other.study_name_ != first.study_name_  # another estimator: another study
 
 
 def test_sqlite_url_and_the_default_space(panel, tmp_path):
     url = f"sqlite:///{tmp_path / 'tune.db'}"
-    result = tune(tiny_model(max_epochs=1), panel, n_trials=2, cv=1, storage=url, random_state=0, verbose=False)
+    result = tune(
+        tiny_model(max_epochs=1), panel, n_trials=2, cv=1, storage=url, random_state=0, verbose=False
+    )
     loaded = optuna.load_study(study_name=result.study_name_, storage=url)
     assert len(loaded.trials) == 2
     best = result.best_params_
@@ -133,4 +139,8 @@ def test_sqlite_url_and_the_default_space(panel, tmp_path):
 )
 def test_argument_errors(panel, kwargs, error, match):
     with pytest.raises(error, match=match):
-        tune(tiny_model(), panel, **{"search_space": LR, "storage": optuna.storages.InMemoryStorage(), **kwargs})
+        tune(
+            tiny_model(),
+            panel,
+            **{"search_space": LR, "storage": optuna.storages.InMemoryStorage(), **kwargs},
+        )

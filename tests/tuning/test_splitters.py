@@ -60,7 +60,7 @@ def test_gap_history_sliding_window_and_ragged_series():
     short = df[(df.unique_id == "s1") & (df.ds < df.ds.max() - pd.Timedelta(days=2))]  # s1 ends early
     df = pd.concat([df[df.unique_id == "s0"], short], ignore_index=True)
     cv = PanelTimeSeriesSplit(n_splits=2, horizon=2, step=3, gap=1, max_train_size=5, history=4)
-    (tr0, te0), (tr1, te1) = cv.split(df)
+    (_, te0), (tr1, te1) = cv.split(df)
     grid = np.sort(df.ds.unique())
     assert cv.cutoffs(len(grid)) == [15, 18]
     assert sorted(set(df.ds.iloc[tr1])) == list(grid[12:17])  # 5 time points, ending 1 before the cut
@@ -72,7 +72,7 @@ def test_gap_history_sliding_window_and_ragged_series():
 def test_wide_data_and_series_are_split_by_rows():
     wide = make_panel(n_series=2, length=20).pivot(index="ds", columns="unique_id", values="y")
     for X in (wide, wide["s0"]):
-        (train, test), = PanelTimeSeriesSplit(n_splits=1, horizon=5).split(X)
+        ((train, test),) = PanelTimeSeriesSplit(n_splits=1, horizon=5).split(X)
         assert list(train) == list(range(15)) and list(test) == list(range(20))
 
 
@@ -96,7 +96,7 @@ def test_cross_validate_scores_forecasts_from_the_training_history():
     df = make_panel(n_series=2, length=40)
     cv = PanelTimeSeriesSplit(n_splits=2, horizon=3)
     out = cross_validate(tiny_model(), df, cv=cv, return_estimator=True)
-    for (train, test), model, score in zip(cv.split(df), out["estimator"], out["test_score"]):
+    for (train, _), model, score in zip(cv.split(df), out["estimator"], out["test_score"]):
         # the fold's model forecasts from the end of its training rows; the score is minus that MAE
         forecast = model.predict().merge(df, on=["unique_id", "ds"], suffixes=("_pred", ""))
         assert len(forecast) == 2 * 3
@@ -130,3 +130,15 @@ def test_splitter_needs_no_optuna_and_tune_names_the_extra():
         "2",
         'xlstm_ts.tuning.tune needs Optuna (>= 5): pip install "xlstm-ts[tune]"',
     ]
+
+
+def test_importing_the_package_does_not_import_optuna():
+    code = (
+        "import sys, xlstm_ts, xlstm_ts.tuning\n"
+        "assert xlstm_ts.PanelTimeSeriesSplit is xlstm_ts.tuning.PanelTimeSeriesSplit\n"
+        "assert xlstm_ts.tune is xlstm_ts.tuning.tune\n"
+        "print('optuna' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

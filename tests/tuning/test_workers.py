@@ -56,7 +56,17 @@ def _two_workers(storage: str, tmp_path: Path, n_trials: int = 6) -> None:
     study = f"two-{uuid.uuid4().hex[:8]}"
     go = tmp_path / "go"
     procs = [
-        _start(storage, study, n_trials, seed, tmp_path, "--ready", str(tmp_path / f"ready{seed}"), "--go", str(go))
+        _start(
+            storage,
+            study,
+            n_trials,
+            seed,
+            tmp_path,
+            "--ready",
+            str(tmp_path / f"ready{seed}"),
+            "--go",
+            str(go),
+        )
         for seed in (1, 2)
     ]
     for seed in (1, 2):
@@ -95,7 +105,9 @@ def test_a_killed_search_resumes_and_finishes(tmp_path):
             if worker.poll() is not None:
                 pytest.fail(f"the worker finished before it was killed:\n{worker.stdout.read()}")
             trials = _load(storage, study).trials if Path(storage).exists() else []
-            if any(t.state == States.COMPLETE for t in trials) and any(t.state == States.RUNNING for t in trials):
+            if any(t.state == States.COMPLETE for t in trials) and any(
+                t.state == States.RUNNING for t in trials
+            ):
                 break
             assert time.monotonic() < end, "no trial started in time"
             time.sleep(0.2)

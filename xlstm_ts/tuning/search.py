@@ -116,16 +116,25 @@ def _space_key(search_space) -> list[str]:
         return [search_space.describe()]
     if isinstance(search_space, dict):
         return sorted(f"{k}={v!r}" for k, v in search_space.items())
-    return [f"{getattr(search_space, '__module__', '')}.{getattr(search_space, '__qualname__', repr(search_space))}"]
+    return [
+        f"{getattr(search_space, '__module__', '')}.{getattr(search_space, '__qualname__', repr(search_space))}"
+    ]
 
 
 class _Search:
     """The state one ``tune`` call shares between its worker threads."""
 
-    def __init__(self, estimator, X, space, folds, score, direction, n_trials, deadline, verbose, stale_after):
+    def __init__(
+        self, estimator, X, space, folds, score, direction, n_trials, deadline, verbose, stale_after
+    ):
         self.estimator, self.X, self.space, self.folds, self.score = estimator, X, space, folds, score
         self.sign = 1.0 if direction == "minimize" else -1.0
-        self.n_trials, self.deadline, self.verbose, self.stale_after = n_trials, deadline, verbose, stale_after
+        self.n_trials, self.deadline, self.verbose, self.stale_after = (
+            n_trials,
+            deadline,
+            verbose,
+            stale_after,
+        )
         self.lock = threading.Lock()
         self.n_run = 0
 
@@ -136,7 +145,9 @@ class _Search:
 
     def objective(self, trial) -> float:
         params = self.space(trial)
-        trial.set_user_attr("xlstm_ts:params", {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()})
+        trial.set_user_attr(
+            "xlstm_ts:params", {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+        )
         model = clone(self.estimator).set_params(**params)
         scores = []
         for k, (train_idx, test_idx) in enumerate(self.folds):
@@ -195,7 +206,9 @@ class _Search:
         except ValueError:
             best_text = "no complete trial yet"
         shown = f"value {value:.4g}" if value is not None else note[:80]
-        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
+        params = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items()
+        )
         return f"trial {trial.number} {state.name.lower()}: {shown}  [{best_text}]  {seconds:.1f} s  {params}"
 
     def work(self, study) -> None:
@@ -354,7 +367,9 @@ def tune(
             load_if_exists=True,
         )
         deadline = time.monotonic() + (math.inf if timeout is None else float(timeout))
-        search = _Search(estimator, X, space, folds, score, direction, n_trials, deadline, verbose, stale_after)
+        search = _Search(
+            estimator, X, space, folds, score, direction, n_trials, deadline, verbose, stale_after
+        )
         done = len(_workers.counted(study.get_trials(deepcopy=False)))
         search.line(
             f"tune: study {study_name!r} in {where}; {done} trial(s) already counted, "
@@ -374,7 +389,9 @@ def _result(study, estimator, X, space, refit, study_name, where, n_run) -> Tune
     try:
         best = study.best_trial
     except ValueError:
-        failures = [t.user_attrs.get(_workers.ERROR) for t in study.trials if t.user_attrs.get(_workers.ERROR)]
+        failures = [
+            t.user_attrs.get(_workers.ERROR) for t in study.trials if t.user_attrs.get(_workers.ERROR)
+        ]
         warnings.warn(
             f"No trial of study {study_name!r} completed, so there are no best parameters. "
             + (f"First failure: {failures[0]}" if failures else "See result.trials_."),

@@ -58,7 +58,9 @@ class Dimension:
             text = f"{self.optuna_name} in [{self.low}, {self.high}]" + (" (log)" if self.log else "")
         if self.per:
             text += f" -> {self.name} = value * {self.per}"
-        if self.when:
+        if self.when and self.when[0] == self.name:
+            text += f" (only while the estimator's {self.name} is one of these)"
+        elif self.when:
             text += f" when {self.when[0]} in {list(self.when[1])}"
         return text
 

@@ -29,7 +29,7 @@ def is_url(storage: Any) -> bool:
 def resolve_storage(storage: Any, study_name: str) -> tuple[Any, str]:
     """``(Optuna storage object, a short description for messages)``."""
     optuna = import_optuna()
-    if storage is None or isinstance(storage, (str, os.PathLike)) and not is_url(storage):
+    if storage is None or (isinstance(storage, (str, os.PathLike)) and not is_url(storage)):
         path = f"{study_name}.journal" if storage is None else os.fspath(storage)
         backend = optuna.storages.journal.JournalFileBackend(path)
         return optuna.storages.JournalStorage(backend), f"journal file {path}"
@@ -84,7 +84,9 @@ def default_study_name(estimator, space_names: list[str], metric: Any, cv: Any, 
     'xLSTMForecaster-'
     """
     params = {k: repr(v) for k, v in sorted(estimator.get_params(deep=False).items()) if k != "verbose"}
-    shape = None if X is None else [list(getattr(X, "shape", ())), [str(c) for c in getattr(X, "columns", [])]]
+    shape = (
+        None if X is None else [list(getattr(X, "shape", ())), [str(c) for c in getattr(X, "columns", [])]]
+    )
     what = {"params": params, "space": space_names, "metric": repr(metric), "cv": repr(cv), "data": shape}
     digest = hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:10]
     return f"{type(estimator).__name__}-{digest}"
