@@ -37,12 +37,13 @@ def fold_score_step(fold: int) -> int:
     return fold * FOLD_STEPS + FOLD_STEPS - 1
 
 
-def report(trial, value: float, step: int) -> None:
-    """Report ``value`` at ``step``; raise :class:`optuna.TrialPruned` when the pruner says so."""
+def report(trial, value: float, step: int, prune: bool = True) -> None:
+    """Report ``value`` at ``step``; with ``prune``, raise :class:`optuna.TrialPruned` when the pruner says
+    so."""
     from ._optuna import import_optuna
 
     trial.report(float(value), step)
-    if trial.should_prune():
+    if prune and trial.should_prune():
         raise import_optuna().TrialPruned(f"pruned at step {step} (value {float(value):.6g})")
 
 

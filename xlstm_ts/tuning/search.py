@@ -161,7 +161,8 @@ class _Search:
                 raise FloatingPointError(f"fold {k} scored {value}")
             scores.append(value)
             trial.set_user_attr("xlstm_ts:fold_scores", scores)
-            report(trial, value, fold_score_step(k))  # in the study's direction already
+            # in the study's direction already; after the last fold the trial is done: nothing left to prune
+            report(trial, value, fold_score_step(k), prune=k < len(self.folds) - 1)
         return float(np.mean(scores))
 
     def run_one(self, study) -> bool:
@@ -349,6 +350,8 @@ def tune(
     if isinstance(cv, str) or not callable(getattr(cv, "split", None)):
         raise TypeError(f"cv must be an int or a splitter with split(X); got {type(cv).__name__}.")
     folds = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X)]
+    if not folds:
+        raise ValueError(f"cv={cv!r} yielded no folds for X.")
     space = resolve_space(search_space, estimator, max_lookback=_max_lookback(estimator, X, folds[0][0]))
     score = _scorer(metric)
     study_name = study_name or default_study_name(estimator, _space_key(space), metric, cv, X)
