@@ -26,7 +26,13 @@ DEFAULT_TIMEOUT = 120
 
 def test_examples_exist():
     names = {p.name for p in EXAMPLES}
-    assert {"02_quickstart.py", "03_covariates.py", "04_quantiles.py", "05_save_load.py"} <= names
+    assert {
+        "02_quickstart.py",
+        "03_covariates.py",
+        "04_quantiles.py",
+        "05_save_load.py",
+        "06_tuning.py",
+    } <= names
 
 
 #: Scripts that take more than ~30 s on a 2-core CPU (measured: 01_backbone.py 70-111 s; the others 6-19 s).

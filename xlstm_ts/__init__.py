@@ -1,7 +1,8 @@
 """xlstm-ts: xLSTM time-series forecasting with a scikit-learn-style API.
 
-The estimator is :class:`xLSTMForecaster`; the backbone lives in :mod:`xlstm_ts.nn` and its kernels in
-:mod:`xlstm_ts.kernels`.  The names below are imported on first use (PEP 562), so ``import xlstm_ts`` -- and
+The estimator is :class:`xLSTMForecaster`; hyperparameter search is :func:`tune` (with
+:class:`PanelTimeSeriesSplit`, from :mod:`xlstm_ts.tuning`; Optuna is imported only when ``tune`` runs); the
+backbone lives in :mod:`xlstm_ts.nn` and its kernels in :mod:`xlstm_ts.kernels`.  The names below are imported on first use (PEP 562), so ``import xlstm_ts`` -- and
 the ``xlstm-ts --help`` command -- does not load torch, pandas or Lightning until something needs them.
 """
 
@@ -15,6 +16,8 @@ from ._version import __version__
 #: Public name -> the submodule that defines it.
 _LAZY = {
     "xLSTMForecaster": "forecasting",
+    "tune": "tuning",
+    "PanelTimeSeriesSplit": "tuning",
     "FeedForwardConfig": "nn",
     "mLSTMBlockConfig": "nn",
     "mLSTMLayerConfig": "nn",
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
         xLSTMLMModel,
         xLSTMLMModelConfig,
     )
+    from .tuning import PanelTimeSeriesSplit, tune
 
 
 def __getattr__(name: str) -> Any:
@@ -55,6 +59,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "xLSTMForecaster",
+    "tune",
+    "PanelTimeSeriesSplit",
     "FeedForwardConfig",
     "__version__",
     "mLSTMBlockConfig",

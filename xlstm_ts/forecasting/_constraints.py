@@ -8,8 +8,9 @@ of scikit-learn's ``_parameter_constraints``.  One table serves three purposes:
   ``The 'horizon' parameter of xLSTMForecaster must be an int in the range [1, inf). Got 0 instead.``
 * :func:`normalise` turns numpy scalars (what ``GridSearchCV`` with an array grid passes) into Python
   scalars and single covariate names into one-element tuples, so the fitted snapshot is plain data.
-* The tuning layer derives default search spaces from the entries' ``kind``, ``low``/``high``,
-  ``choices`` and ``search`` hints.
+* The tuning layer (:func:`xlstm_ts.tuning.default_search_space`) derives default search spaces from the
+  entries' search hints: ``search`` and ``log``, and for the conditional or relative ones ``per``,
+  ``upto`` and ``search_when``.  Only entries with a ``search`` hint (or an ``upto`` hint) are searched.
 
 Examples
 --------
@@ -76,9 +77,19 @@ class Param:
         ``(other, values)``: the parameter is used -- and checked -- only while the parameter ``other`` has
         one of ``values`` (e.g. ``quantiles`` only with ``loss="quantile"``).
     search : tuple, optional
-        Default search range ``(low, high)`` or choices for tuning, where the valid range is too wide.
+        Default search values for tuning.  For ``int``/``float`` a 2-tuple is a range ``(low, high)``
+        (an int range includes both ends); any other tuple, and the hint of every other kind, lists the
+        values to try (categorical).  None: not searched by default.
     log : bool
         Sample the search range on a log scale.
+    per : str, optional
+        The searched values are multiples of this other parameter (e.g. ``lookback`` in horizons).
+    upto : str, optional
+        For ``int_list``: search one position in ``[low, value of upto)``, as a one-element list (e.g.
+        the sLSTM block of a mixed backbone among ``num_blocks`` blocks).
+    search_when : (str, tuple), optional
+        ``(other, values)``: searched only while ``other`` (sampled earlier, or the estimator's own
+        value) has one of ``values``; unlike ``when`` it does not change validation.
     """
 
     kind: str
@@ -91,6 +102,9 @@ class Param:
     when: tuple[str, tuple] | None = None
     search: tuple | None = None
     log: bool = False
+    per: str | None = None
+    upto: str | None = None
+    search_when: tuple[str, tuple] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -32,8 +32,9 @@ FILL_METHODS = (None, "ffill", "interpolate", "zero")
 #: The parameters every forecaster has.
 BASE_CONSTRAINTS: dict[str, Param] = {
     "horizon": Param("int", low=1),
-    "lookback": Param("int", low=1, none=True),
-    "scaler": Param("choice", choices=SCALING_METHODS),
+    # tuning: 2 to 8 horizons of history
+    "lookback": Param("int", low=1, none=True, search=(2, 8), per="horizon"),
+    "scaler": Param("choice", choices=SCALING_METHODS, search=("standard", "robust")),
     "validation_size": Param("float", low=0.0, high=1.0, closed="left"),
     "id_col": Param("str"),
     "time_col": Param("str"),
@@ -58,6 +59,17 @@ class ForecasterCore(BaseEstimator):
     """Parameters, the protocol, ``fit`` and ``predict`` (see :mod:`xlstm_ts.forecasting._base`)."""
 
     _parameter_constraints: ClassVar[dict[str, Param]] = BASE_CONSTRAINTS
+
+    @classmethod
+    def parameter_constraints(cls) -> dict[str, Param]:
+        """The class's constraint table, ``name -> Param`` (a copy): what each hyperparameter may be, and the
+        search hints :func:`xlstm_ts.tuning.default_search_space` reads.
+
+        >>> from xlstm_ts import xLSTMForecaster
+        >>> xLSTMForecaster.parameter_constraints()["horizon"].describe()
+        'an int in the range [1, inf)'
+        """
+        return dict(cls._parameter_constraints)
 
     # ------------------------------------------------------------------------------------ the protocol
     def _fit_model(self, train: WindowDataset, val: WindowDataset | None) -> None:

@@ -21,11 +21,19 @@ from .persistence import ModelFileError
 
 XLSTM_CONSTRAINTS: dict[str, Param] = {
     **BASE_CONSTRAINTS,
-    "backbone": Param("choice", choices=BACKBONES, instances=(xLSTMBlockStackConfig,)),
-    "embedding_dim": Param("int", low=4, search=(16, 256), log=True),
-    "num_blocks": Param("int", low=1, search=(1, 6)),
-    "num_heads": Param("int", low=1, search=(1, 2, 4, 8)),
-    "slstm_at": Param("int_list", low=0, none=True),
+    # the backbone entries are searched only with a named backbone (a config object fixes them); widths are
+    # powers of two, so that every searched head count divides every searched width
+    "backbone": Param(
+        "choice",
+        choices=BACKBONES,
+        instances=(xLSTMBlockStackConfig,),
+        search=BACKBONES,
+        search_when=("backbone", BACKBONES),
+    ),
+    "embedding_dim": Param("int", low=4, search=(16, 32, 64, 128), search_when=("backbone", BACKBONES)),
+    "num_blocks": Param("int", low=1, search=(1, 4), search_when=("backbone", BACKBONES)),
+    "num_heads": Param("int", low=1, search=(1, 2, 4, 8), search_when=("backbone", BACKBONES)),
+    "slstm_at": Param("int_list", low=0, none=True, upto="num_blocks", search_when=("backbone", ("mixed",))),
     "dropout": Param("float", low=0.0, high=1.0, closed="left", search=(0.0, 0.3)),
     "loss": Param("choice", choices=LOSSES),
     "quantiles": Param("quantiles", when=("loss", ("quantile",))),
