@@ -1,6 +1,7 @@
 """xlstm-ts: xLSTM time-series forecasting with a scikit-learn-style API.
 
-The estimator is :class:`xLSTMForecaster`; the backbone lives in :mod:`xlstm_ts.nn` and its kernels in
+The forecaster is :class:`xLSTMForecaster`; :class:`xLSTMEmbedder`, :class:`xLSTMRegressor` and
+:class:`xLSTMClassifier` (from :mod:`xlstm_ts.pipeline`) are estimators on sequences; the backbone lives in :mod:`xlstm_ts.nn` and its kernels in
 :mod:`xlstm_ts.kernels`.  The names below are imported on first use (PEP 562), so ``import xlstm_ts`` -- and
 the ``xlstm-ts --help`` command -- does not load torch, pandas or Lightning until something needs them.
 """
@@ -15,6 +16,9 @@ from ._version import __version__
 #: Public name -> the submodule that defines it.
 _LAZY = {
     "xLSTMForecaster": "forecasting",
+    "xLSTMEmbedder": "pipeline",
+    "xLSTMRegressor": "pipeline",
+    "xLSTMClassifier": "pipeline",
     "FeedForwardConfig": "nn",
     "mLSTMBlockConfig": "nn",
     "mLSTMLayerConfig": "nn",
@@ -28,6 +32,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .forecasting import xLSTMForecaster
+    from .pipeline import xLSTMClassifier, xLSTMEmbedder, xLSTMRegressor
     from .nn import (
         FeedForwardConfig,
         mLSTMBlockConfig,
@@ -55,6 +60,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "xLSTMForecaster",
+    "xLSTMEmbedder",
+    "xLSTMRegressor",
+    "xLSTMClassifier",
     "FeedForwardConfig",
     "__version__",
     "mLSTMBlockConfig",
