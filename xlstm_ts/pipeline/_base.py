@@ -114,31 +114,20 @@ class SequenceEstimator(BaseEstimator):
         return network
 
     # ----------------------------------------------------------------------------------- inference
-    def _network_on(self, device: torch.device) -> Any:
-        """``network_`` on ``device``: itself on the CPU, else a copy kept while ``network_`` is unchanged
-        (the copy is left out of pickles)."""
-        if device.type == "cpu":
-            return self.network_
-        cached = getattr(self, "_device_copy", None)
-        if cached is None or cached[0] is not self.network_ or cached[1] != device:
-            cached = (self.network_, device, copy.deepcopy(self.network_).to(device).eval())
-            self._device_copy = cached
-        return cached[2]
-
     def _run(self, X: np.ndarray, method: str) -> np.ndarray:
         """``network_.<method>`` over ``X`` (``[n, L, C]`` float32) in batches, where the model was
-        trained; float64 ``[n, ...]``."""
+        trained; float64 ``[n, ...]``.
+
+        On the CPU a float64 copy of the network does the work: in float32 the result for one row can
+        change in the last digits with the batch it is computed in (the matrix kernels block the work by
+        batch size), and predictions must not depend on which other rows came with them."""
         device = torch.device(getattr(self, "device_", "cpu"))
         if device.type == "cuda" and not torch.cuda.is_available():
             device = torch.device("cpu")  # unpickled on a machine without a GPU
-        network = self._network_on(device)
+        dtype = torch.float64 if device.type == "cpu" else torch.float32
+        network = copy.deepcopy(self.network_).to(device=device, dtype=dtype).eval()
         fn = getattr(network, method)
-        return batched(fn, torch.from_numpy(X), device).double().numpy()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_device_copy", None)
-        return state
+        return batched(fn, torch.from_numpy(X).to(dtype), device).double().numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -140,4 +140,5 @@ class xLSTMClassifier(ClassifierMixin, SequenceEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sequence."""
+        check_is_fitted(self, "network_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
