@@ -117,7 +117,7 @@ class xLSTMClassifier(ClassifierMixin, SequenceEstimator):
         classes, codes = np.unique(labels, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes in y; got 1 class ({classes[0]!r})."
+                f"{type(self).__name__} needs at least 2 classes in y; got 1 class ({classes.tolist()[0]!r})."
             )
         target = torch.as_tensor(codes.reshape(-1), dtype=torch.long)
         self.network_ = self._fit_sequences(params, seqs, target, n_outputs=len(classes), loss=_cross_entropy)
