@@ -28,8 +28,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from xlstm_ts import mLSTMBlockConfig, mLSTMLayerConfig, sLSTMBlockConfig, sLSTMLayerConfig
-from xlstm_ts import xLSTMBlockStack, xLSTMBlockStackConfig
+from xlstm_ts import (
+    mLSTMBlockConfig,
+    mLSTMLayerConfig,
+    sLSTMBlockConfig,
+    sLSTMLayerConfig,
+    xLSTMBlockStack,
+    xLSTMBlockStackConfig,
+)
 
 FAST = os.environ.get("XLSTM_TS_EXAMPLE_FAST") == "1"
 STEPS = 60 if FAST else 300
