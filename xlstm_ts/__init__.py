@@ -32,7 +32,6 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .forecasting import xLSTMForecaster
-    from .pipeline import xLSTMClassifier, xLSTMEmbedder, xLSTMRegressor
     from .nn import (
         FeedForwardConfig,
         mLSTMBlockConfig,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
         xLSTMLMModel,
         xLSTMLMModelConfig,
     )
+    from .pipeline import xLSTMClassifier, xLSTMEmbedder, xLSTMRegressor
 
 
 def __getattr__(name: str) -> Any:

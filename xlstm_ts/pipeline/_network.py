@@ -69,6 +69,9 @@ class SequenceNetwork(nn.Module):
     maps every hidden state to the next step's channels (the next-step objective of the embedder).
     """
 
+    loc: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(
         self,
         config: xLSTMBlockStackConfig,
@@ -127,9 +130,9 @@ class ForecasterBackbone(nn.Module):
     series id), which is harmless with ``instance_norm=True``, the forecaster's default.
     """
 
-    def __init__(self, network: nn.Module, pooling: str) -> None:
+    def __init__(self, network: Any, pooling: str) -> None:
         super().__init__()
-        self.network = network
+        self.network: Any = network  # the forecaster's ForecastNetwork
         self.pooling = pooling
 
     @property
