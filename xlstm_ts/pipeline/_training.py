@@ -90,12 +90,8 @@ def train_network(
             optimiser.step()
             total += float(value.detach()) * len(rows)
         curve.append(total / n)
-    return_to_cpu(network)
-    return curve
-
-
-def return_to_cpu(network: nn.Module) -> None:
     network.to("cpu").eval()
+    return curve
 
 
 @torch.no_grad()
