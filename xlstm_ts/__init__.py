@@ -1,8 +1,10 @@
 """xlstm-ts: xLSTM time-series forecasting with a scikit-learn-style API.
 
-The estimator is :class:`xLSTMForecaster`; hyperparameter search is :func:`tune` (with
-:class:`PanelTimeSeriesSplit`, from :mod:`xlstm_ts.tuning`; Optuna is imported only when ``tune`` runs); the
-backbone lives in :mod:`xlstm_ts.nn` and its kernels in :mod:`xlstm_ts.kernels`.  The names below are imported on first use (PEP 562), so ``import xlstm_ts`` -- and
+The forecaster is :class:`xLSTMForecaster`; hyperparameter search is :func:`tune` (with
+:class:`PanelTimeSeriesSplit`, from :mod:`xlstm_ts.tuning`; Optuna is imported only when ``tune`` runs);
+:class:`xLSTMEmbedder`, :class:`xLSTMRegressor` and :class:`xLSTMClassifier` (from :mod:`xlstm_ts.pipeline`)
+are estimators on sequences; the backbone lives in :mod:`xlstm_ts.nn` and its kernels in
+:mod:`xlstm_ts.kernels`.  The names below are imported on first use (PEP 562), so ``import xlstm_ts`` -- and
 the ``xlstm-ts --help`` command -- does not load torch, pandas or Lightning until something needs them.
 """
 
@@ -18,6 +20,9 @@ _LAZY = {
     "xLSTMForecaster": "forecasting",
     "tune": "tuning",
     "PanelTimeSeriesSplit": "tuning",
+    "xLSTMEmbedder": "pipeline",
+    "xLSTMRegressor": "pipeline",
+    "xLSTMClassifier": "pipeline",
     "FeedForwardConfig": "nn",
     "mLSTMBlockConfig": "nn",
     "mLSTMLayerConfig": "nn",
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
         xLSTMLMModelConfig,
     )
     from .tuning import PanelTimeSeriesSplit, tune
+    from .pipeline import xLSTMClassifier, xLSTMEmbedder, xLSTMRegressor
 
 
 def __getattr__(name: str) -> Any:
@@ -61,6 +67,9 @@ __all__ = [
     "xLSTMForecaster",
     "tune",
     "PanelTimeSeriesSplit",
+    "xLSTMEmbedder",
+    "xLSTMRegressor",
+    "xLSTMClassifier",
     "FeedForwardConfig",
     "__version__",
     "mLSTMBlockConfig",
