@@ -47,8 +47,8 @@ if TYPE_CHECKING:
         xLSTMLMModel,
         xLSTMLMModelConfig,
     )
-    from .tuning import PanelTimeSeriesSplit, tune
     from .pipeline import xLSTMClassifier, xLSTMEmbedder, xLSTMRegressor
+    from .tuning import PanelTimeSeriesSplit, tune
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from xlstm_ts.pipeline import xLSTMClassifier, xLSTMEmbedder
 
 datasets = pytest.importorskip(
-    "sktime.datasets", reason="needs sktime, whose wheel bundles the UCR/UEA sets this test reads (pip install --no-deps sktime scikit-base)"
+    "sktime.datasets",
+    reason="needs sktime, whose wheel bundles the UCR/UEA sets this test reads (pip install --no-deps sktime scikit-base)",
 )
 
 
