@@ -504,7 +504,7 @@ class xLSTMForecaster(BaseForecaster):
         self.best_epoch_, self.n_epochs_ = int(config["best_epoch_"]), int(config["n_epochs_"])
         # models saved before max_epochs could be None have the number in their parameters
         planned = config.get("max_epochs_", p["max_epochs"])
-        self.max_epochs_ = None if planned is None else int(planned)
+        self.max_epochs_ = self.n_epochs_ if planned is None else int(planned)
         ridge = config.get("linear_ridge_")
         self.linear_ridge_ = None if ridge is None else float(ridge)
 
