@@ -32,6 +32,8 @@ def test_examples_exist():
         "04_quantiles.py",
         "05_save_load.py",
         "06_tuning.py",
+        "07_pipeline.py",
+        "08_lightning_module.py",
     } <= names
 
 
