@@ -45,7 +45,7 @@ def main() -> None:
     start = time.perf_counter()
     result = model.backtest(long, n_windows=ends["test"] - ends["val"] - args.horizon + 1, step=1)
     eval_s = time.perf_counter() - start
-    floor, _ = nlinear_ols(long, ends, 336, args.horizon)
+    floor, _, _ = nlinear_ols(long, ends, 336, args.horizon)
     print(json.dumps({
         "dataset": args.dataset, "horizon": args.horizon, "budget": args.budget, "fit_s": round(fit_s, 1),
         "backtest_s": round(eval_s, 1), "test_mse": round(float(result.overall["mse"]), 4),

@@ -42,7 +42,7 @@ def test_etth1_h96_at_the_cpu_setting_is_never_worse_than_the_linear_floor():
     )
     result = model.backtest(long, n_windows=ends["test"] - ends["val"] - H + 1, step=1)
     assert result.windows.shape[0] == 2785 * 7  # every test window of every channel
-    floor, _ = nlinear_ols(long, ends, 336, H)
+    floor, _, _ = nlinear_ols(long, ends, 336, H)
     mse = float(result.overall["mse"])
     assert mse <= floor, f"test MSE {mse:.5f} above the NLinear-OLS floor {floor:.5f}"
     assert np.isfinite(mse)
