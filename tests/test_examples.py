@@ -32,6 +32,7 @@ def test_examples_exist():
         "04_quantiles.py",
         "05_save_load.py",
         "06_tuning.py",
+        "09_char_lm.py",
     } <= names
 
 
