@@ -106,7 +106,8 @@ def test_foreign_or_damaged_files_are_errors(tmp_path):
     directory = tmp_path / "lm"
     make_lm().save_pretrained(directory)
     with pytest.raises(
-        PretrainedFileError, match=r"holds a \['xLSTMLMModel'\] model; expected xLSTMBlockStack"
+        PretrainedFileError,
+        match=r"config\.json: it holds a \['xLSTMLMModel'\] model; expected xLSTMBlockStack",
     ):
         xLSTMBlockStack.from_pretrained(directory)
     config = json.loads((directory / "config.json").read_text())
@@ -114,7 +115,9 @@ def test_foreign_or_damaged_files_are_errors(tmp_path):
     with pytest.raises(PretrainedFileError, match="not a valid xLSTMLMModelConfig: Unknown field"):
         xLSTMLMModel.from_pretrained(directory)
     (directory / "config.json").write_text(json.dumps({**config, "xlstm_ts_format": 99}))
-    with pytest.raises(PretrainedFileError, match="xlstm_ts_format 99; this version reads format 1"):
+    with pytest.raises(
+        PretrainedFileError, match=r"config\.json: xlstm_ts_format 99; this version reads format 1"
+    ):
         xLSTMLMModel.from_pretrained(directory)
     (directory / "config.json").write_text("{not json")
     with pytest.raises(PretrainedFileError, match="not valid JSON"):

@@ -346,6 +346,9 @@ def generate(
 ) -> torch.Tensor | tuple[torch.Tensor, Any]:
     """Continue ``input_ids`` with up to ``max_new_tokens`` tokens from ``model``.
 
+    Gradients are off inside; the model is used in whatever mode it is in (call ``model.eval()`` first
+    to switch dropout off).
+
     Parameters
     ----------
     model : GenerationModel

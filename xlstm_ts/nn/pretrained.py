@@ -11,7 +11,8 @@ A saved model is a directory with two files:
 
 Any ``nn.Module`` gains both methods from :class:`PretrainedMixin` if it has a ``config`` attribute whose
 class has ``to_dict()`` and ``from_dict(dict)``, names that class in ``config_class`` and is built by
-``cls(config)``.
+``cls(config)``. A model whose ``config.json`` must follow another layout (e.g. a Hugging Face one)
+overrides the two hooks ``_config_to_json_dict`` and ``_config_from_json_dict``.
 
 Writing is atomic per file: each file goes to a temporary sibling and is moved into place with
 ``os.replace``; a new directory is filled under a temporary name and renamed as a whole. Loading parses
@@ -68,7 +69,7 @@ class PretrainedMixin:
     >>> model = xLSTMLMModel(xLSTMLMModelConfig(mlstm_block=mLSTMBlockConfig(), num_blocks=1,
     ...                                         embedding_dim=16, vocab_size=20)).eval()
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     model.save_pretrained(f"{tmp}/lm")
+    ...     directory = model.save_pretrained(f"{tmp}/lm")
     ...     loaded = xLSTMLMModel.from_pretrained(f"{tmp}/lm")
     >>> ids = torch.tensor([[1, 2, 3]])
     >>> torch.equal(loaded(ids), model(ids))
@@ -77,6 +78,28 @@ class PretrainedMixin:
 
     config_class: ClassVar[type]
     config: Any
+
+    def _config_to_json_dict(self) -> dict[str, Any]:
+        """What ``config.json`` holds: the config's ``to_dict()`` and the three metadata keys."""
+        return {
+            "architectures": [type(self).__name__],
+            "xlstm_ts_version": _version(),
+            "xlstm_ts_format": FORMAT_VERSION,
+            **self.config.to_dict(),
+        }
+
+    @classmethod
+    def _config_from_json_dict(cls, data: dict[str, Any]) -> Any:
+        """The config from parsed ``config.json``; raises ``PretrainedFileError`` for another class/format."""
+        architectures = data.get("architectures")
+        if architectures is not None and cls.__name__ not in architectures:
+            raise PretrainedFileError(
+                f"it holds a {architectures} model; expected {cls.__name__}. Load it with that class."
+            )
+        fmt = data.get("xlstm_ts_format", FORMAT_VERSION)
+        if fmt != FORMAT_VERSION:
+            raise PretrainedFileError(f"xlstm_ts_format {fmt!r}; this version reads format {FORMAT_VERSION}.")
+        return cls.config_class.from_dict({k: v for k, v in data.items() if k not in _META_KEYS})  # type: ignore[attr-defined]
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if missing).
@@ -92,13 +115,9 @@ class PretrainedMixin:
 
         if not isinstance(self, nn.Module):
             raise TypeError(f"save_pretrained needs an nn.Module; got {type(self).__name__}.")
-        config = {
-            "architectures": [type(self).__name__],
-            "xlstm_ts_version": _version(),
-            "xlstm_ts_format": FORMAT_VERSION,
-            **self.config.to_dict(),
-        }
-        text = json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n"  # raises before writing
+        text = (
+            json.dumps(self._config_to_json_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+        )  # raises before writing
         target = Path(directory)
         token = f"{os.getpid()}.{uuid.uuid4().hex}"
         fresh = not target.exists()
@@ -173,19 +192,10 @@ class PretrainedMixin:
             raise PretrainedFileError(f"{config_path} is not valid JSON: {err}") from err
         if not isinstance(data, dict):
             raise PretrainedFileError(f"{config_path} must hold a JSON object; got {type(data).__name__}.")
-        architectures = data.get("architectures")
-        if architectures is not None and cls.__name__ not in architectures:
-            raise PretrainedFileError(
-                f"{root} holds a {architectures} model; expected {cls.__name__}. Load it with that class."
-            )
-        fmt = data.get("xlstm_ts_format", FORMAT_VERSION)
-        if fmt != FORMAT_VERSION:
-            raise PretrainedFileError(
-                f"{config_path} has xlstm_ts_format {fmt!r}; this version reads format {FORMAT_VERSION}."
-            )
-        fields = {k: v for k, v in data.items() if k not in _META_KEYS}
         try:
-            config = cls.config_class.from_dict(fields)  # type: ignore[attr-defined]
+            config = cls._config_from_json_dict(data)
+        except PretrainedFileError as err:
+            raise PretrainedFileError(f"{config_path}: {err}") from err
         except (TypeError, ValueError) as err:
             raise PretrainedFileError(
                 f"{config_path} is not a valid {cls.config_class.__name__}: {err}"
