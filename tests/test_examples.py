@@ -34,6 +34,7 @@ def test_examples_exist():
         "06_tuning.py",
         "07_pipeline.py",
         "08_lightning_module.py",
+        "09_char_lm.py",
     } <= names
 
 

@@ -54,13 +54,15 @@ def test_lm_generate_uses_carried_state_consistently():
     cfg = stack_config("mixed")
     model = xLSTMLMModel(xLSTMLMModelConfig.from_dict({**cfg.to_dict(), "vocab_size": 31})).eval()
     prompt = torch.randint(0, 31, (2, 9))
-    out = model.generate(prompt, max_new_tokens=5, greedy=True)
+    out = model.generate(prompt, max_new_tokens=5)  # greedy by default
     assert out.shape == (2, 14) and torch.equal(out[:, :9], prompt)
     # greedy continuation == argmax of the full forward over the generated sequence
     with torch.no_grad():
         logits = model(out[:, :-1])
     torch.testing.assert_close(logits[:, 8:].argmax(-1), out[:, 9:])
-    sampled = model.generate(prompt, 3, temperature=0.7, top_k=5, generator=torch.Generator().manual_seed(0))
+    sampled = model.generate(
+        prompt, 3, do_sample=True, temperature=0.7, top_k=5, generator=torch.Generator().manual_seed(0)
+    )
     assert sampled.shape == (2, 12)
 
 

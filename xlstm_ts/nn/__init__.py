@@ -1,4 +1,5 @@
-"""The xLSTM backbone: configs, layers, blocks, ``xLSTMBlockStack`` and ``xLSTMLMModel``."""
+"""The xLSTM backbone: configs, layers, blocks, ``xLSTMBlockStack`` and ``xLSTMLMModel``, text generation
+(:mod:`xlstm_ts.nn.generation`) and ``save_pretrained``/``from_pretrained`` (:mod:`xlstm_ts.nn.pretrained`)."""
 
 from .block_stack import xLSTMBlockStack
 from .blocks import mLSTMBlock, sLSTMBlock, xLSTMBlock
@@ -13,18 +14,24 @@ from .configs import (
     xLSTMBlockStackConfig,
     xLSTMLMModelConfig,
 )
+from .generation import GenerationModel, generate
 from .lm_model import xLSTMLMModel
 from .mlstm import mLSTMCell, mLSTMLayer
+from .pretrained import PretrainedFileError, PretrainedMixin
 from .slstm import sLSTMCell, sLSTMLayer
 
 __all__ = [
     "CausalConv1d",
     "FeedForwardConfig",
     "GatedFeedForward",
+    "GenerationModel",
     "LayerNorm",
     "LinearHeadwiseExpand",
     "MultiHeadLayerNorm",
+    "PretrainedFileError",
+    "PretrainedMixin",
     "convert_reference_state_dict",
+    "generate",
     "load_reference_state_dict",
     "mLSTMBlock",
     "mLSTMBlockConfig",

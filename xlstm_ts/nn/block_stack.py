@@ -10,16 +10,18 @@ from torch import nn
 from .blocks import mLSTMBlock, sLSTMBlock, xLSTMBlock
 from .components import LayerNorm
 from .configs import mLSTMBlockConfig, xLSTMBlockStackConfig
+from .pretrained import PretrainedMixin
 
 StackState = dict[str, dict]
 
 
-class xLSTMBlockStack(nn.Module):
+class xLSTMBlockStack(PretrainedMixin, nn.Module):
     """Residual stack of xLSTM blocks followed by an optional LayerNorm; ``[B, S, E] -> [B, S, E]``.
 
     Unlike the reference implementation it accepts any sequence length and can carry its
     recurrent state: ``forward(x, state, return_state=True)`` continues where the previous call
-    stopped, and :meth:`step` advances by one time step.  Processing a sequence whole, in pieces
+    stopped, and :meth:`step` advances by one time step.  ``save_pretrained`` / ``from_pretrained``
+    (:class:`~xlstm_ts.nn.pretrained.PretrainedMixin`) write and read it as JSON config + safetensors.  Processing a sequence whole, in pieces
     with the state carried over, or step by step gives the same outputs (to float rounding).
 
     Examples

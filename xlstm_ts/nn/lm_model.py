@@ -1,6 +1,10 @@
-"""``xLSTMLMModel``: token embedding, block stack and linear head, with stateful generation."""
+"""``xLSTMLMModel``: token embedding, block stack and linear head, with stateful generation and
+``save_pretrained``/``from_pretrained``."""
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -8,13 +12,20 @@ from torch import nn
 from .block_stack import StackState, xLSTMBlockStack
 from .components import small_init_
 from .configs import xLSTMLMModelConfig
+from .generation import generate as _generate
+from .pretrained import PretrainedMixin
 
 
-class xLSTMLMModel(nn.Module):
+class xLSTMLMModel(PretrainedMixin, nn.Module):
     """xLSTM language model over token ids ``[B, S]`` returning logits ``[B, S, vocab_size]``.
 
     The embedding and the head are small-init'ed at construction (the reference leaves them at
     PyTorch defaults until ``reset_parameters()`` is called).
+
+    It implements the generation protocol of :mod:`xlstm_ts.nn.generation` (:meth:`prefill` and
+    :meth:`step`), so :meth:`generate` offers greedy decoding, sampling with temperature, top-k and
+    top-p, left-padded batches and end-of-sequence tokens; :meth:`save_pretrained` and
+    :meth:`from_pretrained` come from :class:`xlstm_ts.nn.pretrained.PretrainedMixin`.
 
     Examples
     --------
@@ -25,9 +36,13 @@ class xLSTMLMModel(nn.Module):
     >>> prompt = torch.randint(0, 50, (2, 5))
     >>> model(prompt).shape
     torch.Size([2, 5, 50])
-    >>> out = model.generate(prompt, max_new_tokens=4, greedy=True)
+    >>> out = model.generate(prompt, max_new_tokens=4)  # greedy
     >>> out.shape
     torch.Size([2, 9])
+    >>> out, state = model.generate(prompt, max_new_tokens=4, do_sample=True, top_p=0.9,
+    ...                             generator=torch.Generator().manual_seed(0), return_state=True)
+    >>> sorted(state)
+    ['block_0', 'block_1']
     """
 
     config_class = xLSTMLMModelConfig
@@ -73,38 +88,67 @@ class xLSTMLMModel(nn.Module):
         x, new_state = self.xlstm_block_stack.step(x, state)
         return self.lm_head(x), new_state
 
-    @torch.no_grad()
+    def prefill(
+        self, input_ids: torch.Tensor, state: StackState | None = None
+    ) -> tuple[torch.Tensor, StackState]:
+        """Consume ``input_ids`` ``[B, S]`` with the sequence (chunkwise) path.
+
+        Returns the logits of the last position ``[B, V]`` and the state after the last token: the
+        ``prefill`` half of the generation protocol (:mod:`xlstm_ts.nn.generation`).
+        """
+        self._check_tokens(input_ids)
+        x = self.emb_dropout(self.token_embedding(input_ids))
+        x, new_state = self.xlstm_block_stack(x, state, return_state=True)
+        return self.lm_head(x[:, -1]), new_state
+
     def generate(
         self,
-        prompt: torch.Tensor,
+        input_ids: torch.Tensor,
         max_new_tokens: int,
         *,
+        do_sample: bool | None = None,
         temperature: float = 1.0,
         top_k: int | None = None,
-        greedy: bool = False,
+        top_p: float | None = None,
+        eos_token_id: int | Sequence[int] | None = None,
+        pad_token_id: int | None = None,
+        attention_mask: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Continue ``prompt`` ``[B, S]`` by ``max_new_tokens`` tokens; returns ``[B, S + max_new_tokens]``.
+        state: StackState | None = None,
+        return_state: bool = False,
+        greedy: bool | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, StackState]:
+        """Continue ``input_ids`` ``[B, S]`` by up to ``max_new_tokens`` tokens.
 
-        The prompt is consumed in one forward pass (chunkwise kernel) and its state carried into
-        a step-by-step loop, so each new token costs one recurrent step.
+        The prompt goes through the chunkwise path in one call, then each new token costs one recurrent
+        step. Every argument is that of :func:`xlstm_ts.nn.generation.generate` (padding, end of
+        sequence, state continuation), which this method calls.
+
+        ``greedy`` is the old spelling and is deprecated: ``greedy=True`` is ``do_sample=False`` and
+        ``greedy=False`` is ``do_sample=True``. Without either, decoding is greedy (``do_sample=False``,
+        as in Hugging Face ``transformers``); the method used to sample by default.
         """
-        if max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}.")
-        if not greedy and temperature <= 0:
-            raise ValueError(f"temperature must be > 0 when sampling, got {temperature}.")
-        logits, state = self.forward(prompt, return_state=True)
-        tokens = [prompt]
-        for _ in range(max_new_tokens):
-            last = logits[:, -1].float()
-            if greedy:
-                nxt = last.argmax(-1, keepdim=True)
-            else:
-                last = last / temperature
-                if top_k is not None:
-                    kth = torch.topk(last, min(top_k, last.shape[-1])).values[:, -1:]
-                    last = last.masked_fill(last < kth, float("-inf"))
-                nxt = torch.multinomial(torch.softmax(last, -1), 1, generator=generator)
-            tokens.append(nxt)
-            logits, state = self.step(nxt, state)
-        return torch.cat(tokens, dim=1)
+        if greedy is not None:
+            warnings.warn(
+                "generate(greedy=...) is deprecated; use do_sample=False (greedy) or do_sample=True.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if do_sample is not None and do_sample == greedy:
+                raise ValueError(f"greedy={greedy} contradicts do_sample={do_sample}; pass only do_sample.")
+            do_sample = not greedy
+        return _generate(
+            self,
+            input_ids,
+            max_new_tokens=max_new_tokens,
+            do_sample=bool(do_sample),
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            eos_token_id=eos_token_id,
+            pad_token_id=pad_token_id,
+            attention_mask=attention_mask,
+            generator=generator,
+            state=state,
+            return_state=return_state,
+        )
