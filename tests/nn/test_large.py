@@ -208,6 +208,7 @@ def test_huggingface_layout_matches_transformers(tmp_path, sharded):
     with torch.no_grad():
         out = ref(ids[:, :9], use_cache=True)
         last, state = ours.prefill(ids[:, :9])
+        torch.testing.assert_close(last, out.logits[:, -1], rtol=0, atol=ATOL)
         for t in range(9, 12):
             out = ref(ids[:, t : t + 1], cache=out.cache, use_cache=True)
             step_logits, state = ours.step(ids[:, t], state)
@@ -286,7 +287,7 @@ def test_checkpoint_errors(tmp_path):
     del tensors["lm_head.weight"]
     tensors["backbone.extra.weight"] = torch.zeros(1)
     save_file(tensors, str(d / "model.safetensors"))
-    with pytest.raises(CheckpointError, match="unexpected checkpoint key 'backbone.extra.weight'"):
+    with pytest.raises(CheckpointError, match=r"unexpected checkpoint key 'backbone\.extra\.weight'"):
         load_large_checkpoint(d)
     del tensors["backbone.extra.weight"]
     save_file(tensors, str(d / "model.safetensors"))
@@ -304,7 +305,7 @@ def test_hub_id_offline_or_missing_dependency(monkeypatch):
         with pytest.raises(ImportError, match=r"xlstm-ts\[large\]"):
             load_large_checkpoint("NX-AI/xLSTM-7b")
         return
-    with pytest.raises(OSError, match="(?s)could not fetch 'NX-AI/xLSTM-7b'.*offline"):
+    with pytest.raises(OSError, match=r"(?s)could not fetch 'NX-AI/xLSTM-7b'.*offline"):
         load_large_checkpoint("NX-AI/xLSTM-7b")
     with pytest.raises(FileNotFoundError, match="neither a checkpoint directory"):
         load_large_checkpoint("/no/such/dir/at/all")
@@ -326,7 +327,7 @@ def test_config_conversions():
     )
     with pytest.raises(TypeError, match="Unknown field"):
         xLSTMLargeConfig.from_official_dict({**off, "bogus": 1})
-    with pytest.raises(ValueError, match="qk_dim .* multiple of num_heads=3"):
+    with pytest.raises(ValueError, match=r"qk_dim .* multiple of num_heads=3"):
         xLSTMLargeConfig(hidden_size=64, num_heads=3)
     with pytest.raises(ValueError, match="weight_mode must be"):
         xLSTMLargeConfig(weight_mode="packed")

@@ -75,7 +75,7 @@ def _weight_files(directory: Path, layout: str) -> list[Path]:
     if layout == "huggingface" and (directory / _HF_INDEX).is_file():
         weight_map = json.loads((directory / _HF_INDEX).read_text())["weight_map"]
         return [directory / name for name in sorted(set(weight_map.values()))]
-    shards = []
+    shards: list[Path] = []
     while (directory / f"model_{len(shards)}.safetensors").is_file():
         shards.append(directory / f"model_{len(shards)}.safetensors")
     if layout == "official" and shards:
