@@ -222,8 +222,8 @@ class GatedFeedForward(nn.Module):
 def soft_cap(x: torch.Tensor, cap: float | None) -> torch.Tensor:
     """``cap * tanh(x / cap)``: a smooth clamp of ``x`` to ``(-cap, cap)``; the identity when ``cap`` is None.
 
-    >>> float(soft_cap(torch.tensor(100.0), 15.0))
-    15.0
+    >>> soft_cap(torch.tensor([1.0, 100.0]), 15.0)
+    tensor([ 0.9985, 15.0000])
     """
     if cap is None:
         return x
@@ -289,7 +289,7 @@ class HeadwiseLayerNorm(RMSNorm):
 
     >>> norm = HeadwiseLayerNorm(num_heads=2, head_dim=2)
     >>> norm(torch.tensor([[[1.0, 3.0], [0.0, -2.0]]])).detach()
-    tensor([[ -1.0000,   1.0000,   1.0000,  -1.0000]])
+    tensor([[-1.0000,  1.0000,  1.0000, -1.0000]])
     """
 
     def __init__(
