@@ -134,7 +134,7 @@ def _measure(impl, args, config, device) -> list[dict[str, Any]]:
     with torch.inference_mode():
         for S in args.prefill_lengths:
             prompt = ids(1, S)
-            sec = _median_time(lambda: impl.prefill(prompt), device, args.repeats)
+            sec = _median_time(lambda prompt=prompt: impl.prefill(prompt), device, args.repeats)
             rows.append(dict(impl=impl.name, test="prefill", batch=1, length=S, tokens_per_s=S / sec))
         for B in args.decode_batches:
             logits, state = impl.prefill(ids(B, args.prompt_length))
