@@ -216,6 +216,24 @@ def test_huggingface_layout_matches_transformers(tmp_path, sharded):
     assert_states_close(state, out.cache.rnn_state)
 
 
+def test_greedy_tokens_match_transformers_generate(tmp_path):
+    """transformers' own greedy generate (it works when the widths are multiples of 64) against a greedy loop
+    over our prefill/step protocol."""
+    cfg = tiny(hidden_size=128)
+    ref = hf_model(cfg, seed=9)
+    ref.save_pretrained(tmp_path / "ckpt")
+    ours = xLSTMLargeForCausalLM.from_pretrained(tmp_path / "ckpt")
+    ids = torch.randint(0, cfg.vocab_size, (2, 5), generator=torch.Generator().manual_seed(10))
+    with torch.no_grad():
+        expected = ref.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=cfg.pad_token_id)[:, 5:]
+        logits, state = ours.prefill(ids)
+        tokens = []
+        for _ in range(6):
+            tokens.append(logits.argmax(-1))
+            logits, state = ours.step(tokens[-1], state)
+    assert torch.equal(torch.stack(tokens, 1), expected)
+
+
 def test_transformers_cache_bug_does_not_apply_to_us(tmp_path):
     """transformers sizes its cache with qk_dim rounded up to 64 while its layers use int(E * factor): with
     qk_dim = 32 its cached forward (and so its generate) fails.  Ours uses the layers' width everywhere."""
