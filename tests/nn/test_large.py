@@ -384,3 +384,16 @@ def test_presets():
     with pytest.raises(ValueError, match="Unknown xLSTMLargeConfig preset"):
         xLSTMLargeConfig.preset("70b")
     assert [recommended_chunk_size(s) for s in (1, 16, 17, 64, 4096)] == [16, 16, 32, 64, 64]
+
+
+@pytest.mark.parametrize("name", ["mlstm", "slstm", "alternating"])
+def test_small_lm_presets_and_parameter_count(name):
+    from xlstm_ts.nn import count_parameters, lm_preset, xLSTMLMModel
+
+    cfg = lm_preset(name, vocab_size=100, num_blocks=4, embedding_dim=64)
+    expected_map = {"mlstm": [0, 0, 0, 0], "slstm": [1, 1, 1, 1], "alternating": [0, 1, 0, 1]}[name]
+    assert cfg.block_map == expected_map
+    assert count_parameters(cfg) == sum(p.numel() for p in xLSTMLMModel(cfg).parameters())
+    assert count_parameters(tiny()) == tiny().num_parameters()
+    with pytest.raises(ValueError, match="Unknown lm_preset"):
+        lm_preset("hybrid", vocab_size=10)

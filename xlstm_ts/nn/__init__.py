@@ -27,6 +27,7 @@ from .large_checkpoints import CheckpointError, detect_layout, load_large_checkp
 from .large_config import recommended_chunk_size, xLSTMLargeConfig
 from .lm_model import xLSTMLMModel
 from .mlstm import mLSTMCell, mLSTMLayer
+from .presets import count_parameters, lm_preset
 from .slstm import sLSTMCell, sLSTMLayer
 
 __all__ = [
@@ -56,6 +57,8 @@ __all__ = [
     "xLSTMLMModelConfig",
     # xLSTM Large (the 7B architecture)
     "CheckpointError",
+    "count_parameters",
+    "lm_preset",
     "HeadwiseLayerNorm",
     "RMSNorm",
     "SwiGLUFeedForward",
