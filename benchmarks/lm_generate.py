@@ -209,6 +209,12 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     ours_model = _random_weights(config, 0, dtype, device)
     state_dict = {k: v.to("cpu") for k, v in ours_model.state_dict().items()}
+    # the same prompt through both models: a sanity check that the two timed models compute the same thing
+    check = torch.randint(0, config.vocab_size, (1, 64), generator=torch.Generator().manual_seed(1)).to(
+        device
+    )
+    with torch.inference_mode():
+        ours_check = _Ours(ours_model).prefill(check)[0].float().cpu()
     if "ours" in impls:
         rows += _measure(_Ours(ours_model), args, config, device)
     del ours_model
@@ -220,6 +226,10 @@ def main() -> None:
         except (ImportError, AttributeError) as err:
             print(f"# transformers skipped: {err}")
         else:
+            with torch.inference_mode():
+                hf_check = _HF(hf).prefill(check)[0].float().cpu()
+            diff = (hf_check - ours_check).abs().max().item()
+            print(f"# last-position logits of a 64-token prompt, max |ours - transformers| = {diff:.3g}")
             rows += _measure(_HF(hf), args, config, device)
             del hf
 
