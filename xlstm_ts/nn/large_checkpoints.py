@@ -57,7 +57,10 @@ class CheckpointError(ValueError):
 
 # ---- reading --------------------------------------------------------------------------------------------------
 def detect_layout(directory: str | Path) -> str:
-    """``"huggingface"`` (a ``config.json``) or ``"official"`` (a ``config.yaml``) for a checkpoint directory."""
+    """``"huggingface"`` (a ``config.json``) or ``"official"`` (a ``config.yaml``) for a checkpoint directory.
+
+    A directory with both files reads as Hugging Face.
+    """
     d = Path(directory)
     if (d / "config.json").is_file():
         return "huggingface"
