@@ -47,3 +47,15 @@ def test_gpu_benchmark_dry_run(script, working, tmp_path):
     for r in results:
         if r.get("fwd_status") == "ok":
             assert r["fwd_ms"] > 0 and r["fwdbwd_ms"] > 0
+
+
+def test_lm_generate_small_runs_on_cpu(tmp_path):
+    """The xLSTM Large generation benchmark's CPU smoke run (~10 s): both implementations, every test."""
+    pytest.importorskip("transformers", reason="transformers (the benchmark's peer) is not installed")
+    out = tmp_path / "lm.json"
+    proc = _run([str(BENCHMARKS / "lm_generate.py"), "--small", "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out.read_text())["results"]
+    got = {(r["impl"], r["test"]) for r in rows}
+    assert {("ours", "prefill"), ("ours", "decode")} <= got
+    assert all(r["tokens_per_s"] > 0 for r in rows)

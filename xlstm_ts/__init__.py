@@ -32,6 +32,8 @@ _LAZY = {
     "xLSTMBlockStackConfig": "nn",
     "xLSTMLMModel": "nn",
     "xLSTMLMModelConfig": "nn",
+    "xLSTMLargeConfig": "nn",
+    "xLSTMLargeForCausalLM": "nn",
 }
 
 if TYPE_CHECKING:
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
         xLSTMBlockStackConfig,
         xLSTMLMModel,
         xLSTMLMModelConfig,
+        xLSTMLargeConfig,
+        xLSTMLargeForCausalLM,
     )
     from .pipeline import xLSTMClassifier, xLSTMEmbedder, xLSTMRegressor
     from .tuning import PanelTimeSeriesSplit, tune
@@ -80,4 +84,6 @@ __all__ = [
     "xLSTMBlockStackConfig",
     "xLSTMLMModel",
     "xLSTMLMModelConfig",
+    "xLSTMLargeConfig",
+    "xLSTMLargeForCausalLM",
 ]

@@ -217,3 +217,106 @@ class GatedFeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gate, up = self.proj_up(x).chunk(2, dim=-1)
         return self.dropout(self.proj_down(self.act_fn(gate) * up))
+
+
+def soft_cap(x: torch.Tensor, cap: float | None) -> torch.Tensor:
+    """``cap * tanh(x / cap)``: a smooth clamp of ``x`` to ``(-cap, cap)``; the identity when ``cap`` is None.
+
+    >>> soft_cap(torch.tensor([1.0, 100.0]), 15.0)
+    tensor([ 0.9985, 15.0000])
+    """
+    if cap is None:
+        return x
+    return cap * torch.tanh(x / cap)
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square norm over the last dim: ``x * rsqrt(mean(x**2) + eps) * weight (+ bias)``.
+
+    Unlike :class:`LayerNorm` (the small model's ``1 + weight`` scale), ``weight`` is the scale itself and
+    starts at one, as in the xLSTM Large (7B) model.  With ``force_float32_reductions`` the normalisation
+    runs in float32 and is cast back to the input dtype before the weight is applied.
+
+    >>> norm = RMSNorm(4)
+    >>> norm(torch.tensor([[1.0, -1.0, 1.0, -1.0]]))
+    tensor([[ 1.0000, -1.0000,  1.0000, -1.0000]], grad_fn=<MulBackward0>)
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-6,
+        use_weight: bool = True,
+        use_bias: bool = False,
+        force_float32_reductions: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.force_float32_reductions = force_float32_reductions
+        self.weight = nn.Parameter(torch.ones(num_features)) if use_weight else None
+        self.bias = nn.Parameter(torch.zeros(num_features)) if use_bias else None
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            nn.init.ones_(self.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def _affine(self, y: torch.Tensor) -> torch.Tensor:
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def _normalize(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        if self.force_float32_reductions:
+            x = x.float()
+        return (x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)).to(dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._affine(self._normalize(x))
+
+
+class HeadwiseLayerNorm(RMSNorm):
+    """Mean-centred LayerNorm of each head: ``x`` ``[..., NH, DH]`` -> ``[..., NH * DH]``.
+
+    The statistics are taken over ``DH`` per head; ``weight`` (ones) and ``bias`` are flat ``[NH * DH]``
+    and applied after the heads are merged.  This is the xLSTM Large head norm; the small model's
+    :class:`MultiHeadLayerNorm` keeps its ``1 + weight`` scale and shape.
+
+    >>> norm = HeadwiseLayerNorm(num_heads=2, head_dim=2)
+    >>> norm(torch.tensor([[[1.0, 3.0], [0.0, -2.0]]])).detach()
+    tensor([[-1.0000,  1.0000,  1.0000, -1.0000]])
+    """
+
+    def __init__(
+        self,
+        num_heads: int,
+        head_dim: int,
+        eps: float = 1e-6,
+        use_weight: bool = True,
+        use_bias: bool = False,
+        force_float32_reductions: bool = True,
+    ) -> None:
+        super().__init__(num_heads * head_dim, eps, use_weight, use_bias, force_float32_reductions)
+        self.num_heads = num_heads
+        self.head_dim = head_dim
+
+    def _normalize(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        if self.force_float32_reductions:
+            x = x.float()
+        centred = x - x.mean(dim=-1, keepdim=True)
+        return (centred * torch.rsqrt(x.var(dim=-1, keepdim=True, unbiased=False) + self.eps)).to(dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-2:]) != (self.num_heads, self.head_dim):
+            raise ValueError(
+                f"HeadwiseLayerNorm expects [..., {self.num_heads}, {self.head_dim}] (NH, DH); "
+                f"got shape {tuple(x.shape)}."
+            )
+        y = self._normalize(x)
+        return self._affine(y.reshape(*x.shape[:-2], self.num_heads * self.head_dim))
