@@ -474,3 +474,30 @@ def test_triton_path_matches_native_on_gpu(tmp_path):
     for s, r in zip(sa, sn):
         for x, y in zip(s, r):
             assert rel(x, y) < 5e-5
+
+
+def test_generate_runs_the_shared_loop_over_prefill_and_step():
+    """``xLSTMLargeForCausalLM.generate`` is the shared loop: greedy tokens equal an argmax loop over
+    ``prefill``/``step``, and each row of a left-padded batch equals its own unpadded run."""
+    from xlstm_ts.nn import xLSTMLargeConfig, xLSTMLargeForCausalLM
+
+    torch.manual_seed(0)
+    model = xLSTMLargeForCausalLM(xLSTMLargeConfig.preset("tiny")).eval()
+    prompt = torch.randint(3, 100, (1, 6))
+    out = model.generate(prompt, max_new_tokens=5, eos_token_id=None)
+    with torch.no_grad():
+        logits, state = model.prefill(prompt)
+        tokens = []
+        for _ in range(5):
+            nxt = logits.argmax(-1)
+            tokens.append(nxt)
+            logits, state = model.step(nxt, state)
+    assert torch.equal(out[:, 6:], torch.stack(tokens, dim=1))
+
+    short = torch.randint(3, 100, (1, 3))
+    batch = torch.cat([torch.cat([torch.full((1, 3), 7), short], dim=1), prompt], dim=0)
+    mask = torch.tensor([[0, 0, 0, 1, 1, 1], [1] * 6])
+    both = model.generate(batch, max_new_tokens=4, attention_mask=mask, eos_token_id=None, pad_token_id=0)
+    alone = model.generate(short, max_new_tokens=4, eos_token_id=None)
+    assert torch.equal(both[0, 6:], alone[0, 3:])
+    assert torch.equal(both[1, 6:], out[0, 6:10])

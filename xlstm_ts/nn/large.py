@@ -28,6 +28,7 @@ from xlstm_ts.kernels import mLSTMState, mlstm_sequence, mlstm_step
 
 from .components import HeadwiseLayerNorm, RMSNorm, soft_cap
 from .configs import resolve_backend
+from .generation import generate as generate_tokens
 from .large_config import xLSTMLargeConfig
 
 #: One state per block.
@@ -250,6 +251,22 @@ class xLSTMLargeForCausalLM(nn.Module):
         if token_ids.ndim != 2 or token_ids.shape[1] != 1:
             raise ValueError(f"step takes token ids of shape [B] or [B, 1]; got {tuple(token_ids.shape)}.")
         return self._logits_and_state(token_ids, state, last_only=True)
+
+    def generate(self, input_ids: torch.Tensor, max_new_tokens: int, **kwargs: Any):
+        """Continue ``input_ids`` ``[B, S]`` by up to ``max_new_tokens`` tokens: prefill on the chunkwise
+        path, then one recurrent step per token.  The keyword arguments (``do_sample``, ``temperature``,
+        ``top_k``, ``top_p``, ``eos_token_id``, ``pad_token_id``, ``attention_mask``, ``generator``,
+        ``state``, ``return_state``) are those of :func:`xlstm_ts.nn.generation.generate`, which this
+        calls; ``eos_token_id`` and ``pad_token_id`` default to the config's.
+
+        >>> import torch
+        >>> model = xLSTMLargeForCausalLM(xLSTMLargeConfig.preset("tiny")).eval()
+        >>> model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=4, eos_token_id=None).shape
+        torch.Size([1, 7])
+        """
+        kwargs.setdefault("eos_token_id", self.config.eos_token_id)
+        kwargs.setdefault("pad_token_id", self.config.pad_token_id)
+        return generate_tokens(self, input_ids, max_new_tokens=max_new_tokens, **kwargs)
 
     def init_state(
         self, batch_size: int, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
