@@ -263,6 +263,18 @@ def test_a_fit_with_a_short_budget_stops_early():
     model = xLSTMForecaster(horizon=6, max_epochs=10_000, validation_size=0.2, verbose=False,
                             early_stopping_patience=None, trainer_kwargs={"max_time": {"seconds": 3}}).fit(load_airline())  # fmt: skip
     assert model.n_epochs_ < 10_000
+    assert model.stopped_by_budget_ and model.max_epochs_ == 10_000
+
+
+def test_without_a_budget_the_fit_is_not_stopped_by_one(tmp_path):
+    from xlstm_ts import xLSTMForecaster
+    from xlstm_ts.datasets import load_airline
+
+    model = xLSTMForecaster(horizon=6, max_epochs=2, verbose=False).fit(load_airline())
+    assert not model.stopped_by_budget_ and model.n_epochs_ == model.max_epochs_ == 2
+    model.save(tmp_path)
+    same = xLSTMForecaster.load(tmp_path)
+    assert (same.stopped_by_budget_, same.max_epochs_) == (False, 2)
 
 
 # --------------------------------------------------------------------------------- one-SE rule

@@ -421,6 +421,7 @@ class xLSTMForecaster(BaseForecaster):
         result = train(module, train_set, val_set, options)
         self.network_ = cast(ForecastNetwork, result.network)
         self.best_epoch_, self.n_epochs_ = result.best_epoch, result.n_epochs
+        self.stopped_by_budget_ = bool(result.stopped_by_budget)
         self.backbone_config_ = self._backbone_config(p)
 
     def _inference_device(self) -> torch.device:
@@ -457,6 +458,7 @@ class xLSTMForecaster(BaseForecaster):
             "linear_ridge_": self.linear_ridge_,
             "n_epochs_": self.n_epochs_,
             "max_epochs_": self.max_epochs_,
+            "stopped_by_budget_": self.stopped_by_budget_,
         }
         return config, dict(net.state_dict())
 
@@ -503,6 +505,7 @@ class xLSTMForecaster(BaseForecaster):
         self.backbone_config_ = backbone
         self.best_epoch_, self.n_epochs_ = int(config["best_epoch_"]), int(config["n_epochs_"])
         # models saved before max_epochs could be None have the number in their parameters
+        self.stopped_by_budget_ = bool(config.get("stopped_by_budget_", False))
         planned = config.get("max_epochs_", p["max_epochs"])
         self.max_epochs_ = self.n_epochs_ if planned is None else int(planned)
         ridge = config.get("linear_ridge_")
