@@ -39,8 +39,7 @@ def test_compiled_fit_equals_eager_fit_and_round_trips(monkeypatch, tmp_path):
     expected = eager.predict().to_numpy()
     np.testing.assert_allclose(compiled.predict().to_numpy(), expected, rtol=1e-5, atol=1e-4)
     # the fitted backbone is the plain module again: parameter names without "_orig_mod."
-    backbone = compiled.network_.backbone
-    assert backbone._compiled_call_impl is None
+    assert compiled.network_.backbone._compiled_call_impl is None
     assert not any("_orig_mod" in name for name in compiled.network_.state_dict())
     compiled.save(tmp_path)
     loaded = xLSTMForecaster.load(tmp_path)

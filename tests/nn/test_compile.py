@@ -158,3 +158,18 @@ def test_inductor_mlstm_forward_and_gradients_equal_eager():
     torch.testing.assert_close(y, y_ref, **TOL)
     torch.testing.assert_close(dx, dx_ref, **TOL)
     _assert_same(g, g_ref)
+
+
+def test_uncompile_restores_eager_calls():
+    stack = _stack("mlstm")
+    x = torch.randn(B, S, E)
+    counters = dynamo.utils.counters
+    counters.clear()
+    stack.compile(fullgraph=True, backend="aot_eager")
+    stack(x)
+    assert counters["stats"]["unique_graphs"] == 1
+    stack.uncompile()
+    assert stack._compiled_call_impl is None
+    stack(x[:, :5])  # a new shape: a compiled call would capture a second graph
+    assert counters["stats"]["unique_graphs"] == 1
+    assert not any("_orig_mod" in name for name in stack.state_dict())

@@ -435,9 +435,8 @@ class xLSTMForecaster(BaseForecaster):
         )
         result = train(module, train_set, val_set, options)
         self.network_ = cast(ForecastNetwork, result.network)
-        # predictions run eagerly (one forecast compiles more slowly than it runs); nn.Module.compile has no
-        # public undo, and this attribute is what it sets (and what Module.__getstate__ drops)
-        self.network_.backbone._compiled_call_impl = None
+        # predictions run eagerly: compiling for one forecast takes longer than running it
+        self.network_.backbone.uncompile()
         self.best_epoch_, self.n_epochs_ = result.best_epoch, result.n_epochs
         self.backbone_config_ = self._backbone_config(p)
 
