@@ -1,0 +1,69 @@
+"""The Triton chunkwise mLSTM as ``torch.library`` custom ops: ``opcheck`` and ``torch.compile``.
+
+``xlstm_ts::mlstm_chunkwise_triton_fwd`` / ``..._bwd`` are opaque to Dynamo: a compiled function that calls
+the kernel is one graph with one forward op (and, in the backward graph, one backward op), whose shapes come
+from the fake implementations.  On the CPU the kernels run under the Triton interpreter
+(``TRITON_INTERPRET=1``, set by tests/conftest.py) at tiny shapes; ``backend="aot_eager"`` builds the joint
+forward/backward graph through the registered autograd and runs it eagerly.  The numbers of the kernel
+itself are checked against the float64 reference in test_mlstm_triton_chunkwise.py; here the compiled call
+must give exactly what the eager call gives.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch._dynamo as dynamo
+
+from tests.kernels.test_mlstm import make_inputs
+from xlstm_ts.kernels import mLSTMState
+
+pytest.importorskip("triton")
+from xlstm_ts.kernels.mlstm.triton_chunkwise import _fwd_op, mlstm_chunkwise_triton
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _inputs(with_state: bool):
+    tensors, init = make_inputs(2, 2, 21, 16, 8, state=with_state)
+    tensors = [t.to(DEVICE, torch.float32).requires_grad_(True) for t in tensors]
+    if init is not None:
+        init = mLSTMState(*(t.to(DEVICE, torch.float32).requires_grad_(True) for t in init))
+    return tensors, init
+
+
+def _run(fn, tensors, init):
+    h, state = fn(*tensors, init)
+    weights = torch.linspace(-1.0, 1.0, h.numel(), device=h.device).view_as(h)
+    loss = (h * weights).sum() + state.c.sum() + (state.n**2).sum() + 3 * state.m.sum()
+    leaves = [*tensors, *(init or ())]
+    grads = torch.autograd.grad(loss, leaves)
+    return [h.detach(), *(t.detach() for t in state), *grads]
+
+
+def _kernel(q, k, v, i, f, init):
+    return mlstm_chunkwise_triton(q, k, v, i, f, init, True, chunk_size=16)
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_opcheck(with_state):
+    tensors, init = _inputs(with_state)
+    c0, n0, m0 = init if init is not None else (None, None, None)
+    torch.library.opcheck(_fwd_op, (*tensors, c0, n0, m0, 16, 1e-6))
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_compiled_call_equals_eager_and_has_no_graph_break(with_state):
+    dynamo.reset()
+    tensors, init = _inputs(with_state)
+    report = dynamo.explain(_kernel)(*tensors, init)
+    assert report.graph_break_count == 0, [str(b.reason) for b in report.break_reasons]
+    assert report.graph_count == 1
+    ops = [str(n.target) for g in report.graphs for n in g.graph.nodes if n.op == "call_function"]
+    assert ops.count("xlstm_ts.mlstm_chunkwise_triton_fwd.default") == 1, ops
+    expected = _run(_kernel, tensors, init)
+    dynamo.reset()
+    got = _run(torch.compile(_kernel, fullgraph=True, backend="aot_eager"), tensors, init)
+    assert len(got) == len(expected) == 9 + (3 if with_state else 0)
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
