@@ -100,8 +100,10 @@ def _fwd_op(
     cfg = _launch(B, DH, mode)
     dev, f32 = x.device, torch.float32
     xc, rc, bc = x.contiguous(), r.contiguous(), b.contiguous()
-    has_init = h0 is not None
-    init = [t.contiguous() for t in (h0, c0, n0, m0)] if has_init else [torch.empty(0, device=dev)] * 4
+    init = [t.contiguous() for t in (h0, c0, n0, m0) if t is not None]
+    has_init = len(init) == 4  # the wrapper passes all four fields or none
+    if not has_init:
+        init = [torch.empty(0, device=dev)] * 4
     h = torch.empty(B, S, NH, DH, device=dev, dtype=x.dtype)
     final = torch.empty(4, B, NH, DH, device=dev, dtype=f32)  # (h, c, n, m)
     if save:

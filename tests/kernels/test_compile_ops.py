@@ -1,8 +1,8 @@
-"""The Triton chunkwise mLSTM and sLSTM sequence kernels as ``torch.library`` custom ops: ``opcheck`` and
+"""The Triton kernels (chunkwise and step mLSTM, sLSTM sequence) as ``torch.library`` custom ops: ``opcheck`` and
 ``torch.compile``.
 
 ``xlstm_ts::mlstm_chunkwise_triton_fwd`` / ``..._bwd`` and ``xlstm_ts::slstm_sequence_triton_fwd`` /
-``..._bwd`` are opaque to Dynamo: a compiled function that calls
+``..._bwd`` and the forward-only ``xlstm_ts::mlstm_step_triton`` are opaque to Dynamo: a compiled function that calls
 the kernel is one graph with one forward op (and, in the backward graph, one backward op), whose shapes come
 from the fake implementations.  On the CPU the kernels run under the Triton interpreter
 (``TRITON_INTERPRET=1``, set by tests/conftest.py) at tiny shapes; ``backend="aot_eager"`` builds the joint
@@ -21,7 +21,9 @@ from tests.kernels.test_mlstm import make_inputs
 from xlstm_ts.kernels import mLSTMState, sLSTMState
 
 pytest.importorskip("triton")
+from xlstm_ts.kernels.mlstm import triton_step
 from xlstm_ts.kernels.mlstm.triton_chunkwise import _fwd_op, mlstm_chunkwise_triton
+from xlstm_ts.kernels.mlstm.triton_step import mlstm_step_triton
 from xlstm_ts.kernels.slstm import triton_sequence
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -122,4 +124,54 @@ def test_slstm_compiled_call_equals_eager_and_has_no_graph_break(with_state):
     got = _slstm_run(torch.compile(_slstm_kernel, fullgraph=True, backend="aot_eager"), tensors, init)
     assert len(got) == len(expected) == 8 + (4 if with_state else 0)
     for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+# ------------------------------------------------------------------------------------------- mLSTM step
+def _step_inputs(with_state: bool):
+    g = torch.Generator().manual_seed(0)
+    B, NH, DK, DV = 2, 2, 16, 8
+    tensors = [torch.randn(*shape, generator=g) for shape in ((B, NH, DK), (B, NH, DK), (B, NH, DV))]
+    tensors += [3 * torch.randn(B, NH, generator=g), 3 * torch.randn(B, NH, generator=g) + 2]
+    init = None
+    if with_state:
+        init = mLSTMState(
+            torch.randn(B, NH, DK, DV, generator=g),
+            torch.randn(B, NH, DK, generator=g).abs(),
+            torch.randn(B, NH, 1),
+        )
+    return [t.to(DEVICE) for t in tensors], None if init is None else mLSTMState(
+        *(t.to(DEVICE) for t in init)
+    )
+
+
+def _step_kernel(q, k, v, i, f, state):
+    return mlstm_step_triton(q, k, v, i, f, state)
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_step_opcheck(with_state):
+    tensors, init = _step_inputs(with_state)
+    fields = tuple(init) if init is not None else (None,) * 3
+    # forward only (calls that need gradients take the native step), so no autograd registration to check
+    torch.library.opcheck(
+        triton_step._step_op,
+        (*tensors, *fields, 1e-6),
+        test_utils=("test_schema", "test_faketensor", "test_aot_dispatch_static"),
+    )
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_step_compiled_call_equals_eager_and_has_no_graph_break(with_state):
+    dynamo.reset()
+    tensors, init = _step_inputs(with_state)
+    with torch.no_grad():
+        report = dynamo.explain(_step_kernel)(*tensors, init)
+        assert report.graph_break_count == 0, [str(b.reason) for b in report.break_reasons]
+        ops = [str(n.target) for g in report.graphs for n in g.graph.nodes if n.op == "call_function"]
+        assert ops.count("xlstm_ts.mlstm_step_triton.default") == 1, ops
+        h_ref, st_ref = _step_kernel(*tensors, init)
+        dynamo.reset()
+        h, st = torch.compile(_step_kernel, fullgraph=True, backend="aot_eager")(*tensors, init)
+    for a, b in zip([h, *st], [h_ref, *st_ref], strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
