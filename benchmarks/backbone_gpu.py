@@ -10,6 +10,11 @@ Run on a CUDA machine from the repository root (after ``pip install --no-deps -e
 ``mean(y^2)``; float32, and bf16 autocast with float32 parameters.  Prints the median time per step
 (``triton.testing.do_bench``) and the samples per second.
 
+With ``--compile`` the stack part also times the same step with the stack under ``torch.compile``
+(inductor): it prints the graph breaks ``torch._dynamo.explain`` finds in the stack's forward, the wall time of
+the first compiled steps (compilation included), and the median compiled step next to the eager one.  The
+compiled stack is built without ``fullgraph=True`` so that a graph break is reported rather than fatal.
+
 ``headwise``: forward+backward of one ``LinearHeadwiseExpand`` (input ``[B, S, E]``), the gate projections
 of the sLSTM layer (4 heads) and the q/k/v projections of the mLSTM layer (blocks of 4), with its weight
 gradient formed as one batched GEMM per head (``bmm``, what PyTorch's autograd would do) and as the layer
@@ -19,6 +24,7 @@ does it (``ours``); float32 and bf16 autocast.
 from __future__ import annotations
 
 import argparse
+import time
 
 STACK = (256, 336, 128)
 #: (B, S, E, heads) of the headwise projections
@@ -35,6 +41,7 @@ HEADWISE = [
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--parts", default="stack,headwise", help="stack and/or headwise")
+    p.add_argument("--compile", action="store_true", help="also time the stack step under torch.compile")
     a = p.parse_args()
 
     import torch
@@ -65,21 +72,37 @@ def main() -> None:
             stack = xLSTMBlockStack(cfg).cuda()
             opt = torch.optim.AdamW(stack.parameters(), lr=1e-3)
             x = torch.randn(B, S, E, device="cuda")
+            compiled = None
+            if a.compile:
+                torch._dynamo.reset()
+                report = torch._dynamo.explain(stack)(x)
+                reasons = "; ".join(str(b.reason)[:120] for b in report.break_reasons)
+                print(f"stack {kind:5s} torch._dynamo.explain: {report.graph_count} graphs, "
+                      f"{report.graph_break_count} graph breaks" + (f" ({reasons})" if reasons else ""), flush=True)  # fmt: skip
+                compiled = torch.compile(stack)
             for dt in dtypes:
-
-                def step(dt=dt, stack=stack, opt=opt, x=x):
-                    opt.zero_grad(set_to_none=True)
-                    with torch.autocast("cuda", dtype=dt, enabled=dt != torch.float32):
-                        y = stack(x)
-                    y.float().square().mean().backward()
-                    opt.step()
-
-                for _ in range(3):
-                    step()
-                ms = bench(step)
                 name = "float32" if dt == torch.float32 else "bf16 autocast"
-                print(f"stack {kind:5s} B={B} S={S} E={E}, 4 blocks, {name:13s}: {ms:7.2f} ms per AdamW step "
-                      f"({B / ms * 1e3:,.0f} samples/s)", flush=True)  # fmt: skip
+                for label, net in (("eager", stack), ("compiled", compiled)):
+                    if net is None:
+                        continue
+
+                    def step(dt=dt, net=net, opt=opt, x=x):
+                        opt.zero_grad(set_to_none=True)
+                        with torch.autocast("cuda", dtype=dt, enabled=dt != torch.float32):
+                            y = net(x)
+                        y.float().square().mean().backward()
+                        opt.step()
+
+                    start = time.perf_counter()
+                    for _ in range(3):
+                        step()
+                    torch.cuda.synchronize()
+                    warm_s = time.perf_counter() - start
+                    ms = bench(step)
+                    tag = f"{name:13s}" + (f" {label:8s}" if a.compile else "")
+                    print(f"stack {kind:5s} B={B} S={S} E={E}, 4 blocks, {tag}: {ms:7.2f} ms per AdamW step "
+                          f"({B / ms * 1e3:,.0f} samples/s)"
+                          + (f", first 3 steps {warm_s:.1f} s" if label == "compiled" else ""), flush=True)  # fmt: skip
 
     if "headwise" in a.parts:
         for B, S, E, NH in HEADWISE:

@@ -49,8 +49,13 @@ XLSTM_CONSTRAINTS: dict[str, Param] = {
     "early_stopping_patience": Param("int", low=1, none=True),
     "stride": Param("int", low=1),
     "device": Param("choice", choices=("auto", "cpu", "cuda", "gpu", "mps")),
+    "compile_network": Param("bool"),
     "trainer_kwargs": Param("dict", none=True),
 }
+
+
+#: ``torch.compile`` backend of ``compile_network=True``.
+COMPILE_BACKEND = "inductor"
 
 
 #: Rows per patch when ``patch_size=None``: patches of 16 rows every 8 (PatchTST's setting) for lookbacks of
@@ -212,6 +217,10 @@ class xLSTMForecaster(BaseForecaster):
         Seed for initialisation and shuffling.
     device : {"auto", "cpu", "cuda", "gpu", "mps"}
         Where to train; ``"auto"`` takes a GPU when there is one.
+    compile_network : bool
+        Train with the backbone under ``torch.compile(fullgraph=True)`` (``nn.Module.compile``, which keeps
+        the parameter names).  The first steps of each new batch shape pay the compile time, so it pays off
+        only for long trainings; prediction, saving and pickling use the uncompiled backbone.
     trainer_kwargs : dict or None
         Extra arguments for ``lightning.Trainer`` (e.g. ``devices=2, strategy="ddp"``, ``max_steps``).
     num_threads : "auto" or int
@@ -271,6 +280,7 @@ class xLSTMForecaster(BaseForecaster):
         fill_method: str | None = None,
         random_state: int | None = 0,
         device: str = "auto",
+        compile_network: bool = False,
         trainer_kwargs: dict | None = None,
         num_threads: str | int = "auto",
         verbose: bool = True,
@@ -308,6 +318,7 @@ class xLSTMForecaster(BaseForecaster):
         self.fill_method = fill_method
         self.random_state = random_state
         self.device = device
+        self.compile_network = compile_network
         self.trainer_kwargs = trainer_kwargs
         self.num_threads = num_threads
         self.verbose = verbose
@@ -402,6 +413,10 @@ class xLSTMForecaster(BaseForecaster):
                 val_batches.place(where)
             self.linear_ridge_ = fit_linear_path(network, batches, val_batches=val_batches)
             network.linear.requires_grad_(False)  # the xLSTM learns the residual of the ridge forecast
+        if p["compile_network"]:
+            # in place: the state_dict keeps its names (no ``_orig_mod.`` prefix), so checkpoints, weight
+            # averaging and save/load see the same parameters as without compiling
+            network.backbone.compile(fullgraph=True, backend=COMPILE_BACKEND)
         module = ForecastModule(network, p["loss"], self.output_spec_.quantiles, p["learning_rate"])
         batch_size = self._windows_per_step(p, self.lookback_, len(train_set))
         self.max_epochs_ = planned_epochs(p["max_epochs"], len(train_set), batch_size)
@@ -420,6 +435,8 @@ class xLSTMForecaster(BaseForecaster):
         )
         result = train(module, train_set, val_set, options)
         self.network_ = cast(ForecastNetwork, result.network)
+        # predictions run eagerly: compiling for one forecast takes longer than running it
+        self.network_.backbone.uncompile()
         self.best_epoch_, self.n_epochs_ = result.best_epoch, result.n_epochs
         self.stopped_by_budget_ = bool(result.stopped_by_budget)
         self.backbone_config_ = self._backbone_config(p)

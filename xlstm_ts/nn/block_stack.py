@@ -94,6 +94,13 @@ class xLSTMBlockStack(PretrainedMixin, nn.Module):
         y = self.post_blocks_norm(x)
         return (y, new_state) if return_state else y
 
+    def uncompile(self) -> None:
+        """Undo :meth:`torch.nn.Module.compile`: calls run the eager module again (a no-op if not compiled).
+
+        ``compile()`` keeps a compiled ``__call__`` in ``_compiled_call_impl``; torch has no public undo.
+        """
+        self._compiled_call_impl = None
+
     def step(self, x: torch.Tensor, state: StackState | None = None) -> tuple[torch.Tensor, StackState]:
         """Advance by one time step: ``x`` ``[B, 1, E]`` -> ``(y [B, 1, E], new_state)``."""
         if x.dim() != 3 or x.shape[1] != 1:
