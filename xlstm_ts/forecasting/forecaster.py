@@ -218,8 +218,8 @@ class xLSTMForecaster(BaseForecaster):
     device : {"auto", "cpu", "cuda", "gpu", "mps"}
         Where to train; ``"auto"`` takes a GPU when there is one.
     compile_network : bool
-        Train with the backbone under ``torch.compile(fullgraph=True)`` (``nn.Module.compile``, which keeps
-        the parameter names).  The first steps of each new batch shape pay the compile time, so it pays off
+        Train with the backbone under ``torch.compile`` (``nn.Module.compile``, which keeps the parameter
+        names): one graph on the CPU; on a GPU the Triton kernel calls still break the graph.  The first steps of each new batch shape pay the compile time, so it pays off
         only for long trainings; prediction, saving and pickling use the uncompiled backbone.
     trainer_kwargs : dict or None
         Extra arguments for ``lightning.Trainer`` (e.g. ``devices=2, strategy="ddp"``, ``max_steps``).
@@ -416,7 +416,12 @@ class xLSTMForecaster(BaseForecaster):
         if p["compile_network"]:
             # in place: the state_dict keeps its names (no ``_orig_mod.`` prefix), so checkpoints, weight
             # averaging and save/load see the same parameters as without compiling
-            network.backbone.compile(fullgraph=True, backend=COMPILE_BACKEND)
+            # whole-graph capture on the CPU's native kernels; on a GPU the Triton launches still break the
+            # graph (they are not custom ops yet), so breaks are allowed there
+            network.backbone.compile(
+                fullgraph=resolve_accelerator(p["device"]) != "gpu",
+                backend=COMPILE_BACKEND,
+            )
         module = ForecastModule(network, p["loss"], self.output_spec_.quantiles, p["learning_rate"])
         batch_size = self._windows_per_step(p, self.lookback_, len(train_set))
         self.max_epochs_ = planned_epochs(p["max_epochs"], len(train_set), batch_size)
