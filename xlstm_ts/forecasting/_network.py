@@ -22,17 +22,10 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
-from ..nn import (
-    FeedForwardConfig,
-    mLSTMBlockConfig,
-    mLSTMLayerConfig,
-    sLSTMBlockConfig,
-    sLSTMLayerConfig,
-    xLSTMBlockStack,
-    xLSTMBlockStackConfig,
-)
+from ..nn import xLSTMBlockStack, xLSTMBlockStackConfig
+from ..nn.configs import BACKBONE_NAMES, flat_stack_config
 
-BACKBONES = ("mlstm", "slstm", "mixed")
+BACKBONES = BACKBONE_NAMES
 #: Floor added to the per-window standard deviation, in the units the network reads.  Behind a per-series
 #: scaler those units are the series' own scale, so the floor is relative to the data; without one
 #: (``relative_eps=True``) it is taken relative to the window's largest magnitude instead.  Either way,
@@ -49,20 +42,11 @@ def stack_config(
     dropout: float,
     caller: str = "xLSTMForecaster",
 ) -> xLSTMBlockStackConfig:
-    """The backbone config described by the flat hyperparameters (a copy of ``backbone`` if a config)."""
-    if isinstance(backbone, xLSTMBlockStackConfig):
-        return xLSTMBlockStackConfig.from_dict(backbone.to_dict())
-    mlstm = mLSTMBlockConfig(mlstm=mLSTMLayerConfig(num_heads=num_heads))
-    slstm = sLSTMBlockConfig(slstm=sLSTMLayerConfig(num_heads=num_heads), feedforward=FeedForwardConfig())
-    common: dict[str, Any] = dict(num_blocks=num_blocks, embedding_dim=embedding_dim, dropout=dropout)
+    """:func:`xlstm_ts.nn.configs.flat_stack_config`, with sklearn's error naming ``caller`` when the values
+    do not fit together (e.g. heads not dividing the width, ``slstm_at`` out of range)."""
     try:
-        if backbone == "mlstm":
-            return xLSTMBlockStackConfig(mlstm_block=mlstm, **common)
-        if backbone == "slstm":
-            return xLSTMBlockStackConfig(slstm_block=slstm, **common)
-        at = [num_blocks // 2] if slstm_at is None else list(slstm_at)
-        return xLSTMBlockStackConfig(mlstm_block=mlstm, slstm_block=slstm, slstm_at=at, **common)
-    except ValueError as err:  # e.g. heads not dividing the width, slstm_at out of range
+        return flat_stack_config(backbone, embedding_dim, num_blocks, num_heads, dropout, slstm_at)
+    except ValueError as err:
         raise InvalidParameterError(f"Invalid backbone hyperparameters for {caller}: {err}") from err
 
 

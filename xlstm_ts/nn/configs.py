@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
@@ -387,3 +388,40 @@ class xLSTMLMModelConfig(xLSTMBlockStackConfig):
         super().__post_init__()
         if self.vocab_size < 1:
             raise ValueError(f"vocab_size must be >= 1, got {self.vocab_size}.")
+
+
+#: The backbone names the estimators take (besides a full :class:`xLSTMBlockStackConfig`).
+BACKBONE_NAMES = ("mlstm", "slstm", "mixed")
+
+
+def flat_stack_config(
+    backbone: str | xLSTMBlockStackConfig,
+    embedding_dim: int,
+    num_blocks: int,
+    num_heads: int,
+    dropout: float,
+    slstm_at: Sequence[int] | None = None,
+) -> xLSTMBlockStackConfig:
+    """The stack config described by the estimators' flat hyperparameters (a copy of ``backbone`` when it
+    is a config).  ``"mixed"`` places sLSTM blocks at ``slstm_at`` (default: the middle block) among mLSTM
+    blocks.  Raises ``ValueError`` when the values do not fit together (e.g. heads not dividing the width).
+
+    >>> cfg = flat_stack_config("mixed", 32, 3, 4, 0.0)
+    >>> cfg.slstm_at, cfg.embedding_dim
+    ([1], 32)
+    """
+    if isinstance(backbone, xLSTMBlockStackConfig):
+        return xLSTMBlockStackConfig.from_dict(backbone.to_dict())
+    if backbone not in BACKBONE_NAMES:
+        raise ValueError(
+            f"backbone must be one of {BACKBONE_NAMES} or an xLSTMBlockStackConfig; got {backbone!r}."
+        )
+    mlstm = mLSTMBlockConfig(mlstm=mLSTMLayerConfig(num_heads=num_heads))
+    slstm = sLSTMBlockConfig(slstm=sLSTMLayerConfig(num_heads=num_heads), feedforward=FeedForwardConfig())
+    common: dict[str, Any] = dict(num_blocks=num_blocks, embedding_dim=embedding_dim, dropout=dropout)
+    if backbone == "mlstm":
+        return xLSTMBlockStackConfig(mlstm_block=mlstm, **common)
+    if backbone == "slstm":
+        return xLSTMBlockStackConfig(slstm_block=slstm, **common)
+    at = [num_blocks // 2] if slstm_at is None else list(slstm_at)
+    return xLSTMBlockStackConfig(mlstm_block=mlstm, slstm_block=slstm, slstm_at=at, **common)

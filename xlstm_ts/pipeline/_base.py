@@ -1,7 +1,8 @@
 """What the three sequence estimators share: the constraint table of the network and training
 hyperparameters, the snapshot taken at ``fit``, building and training the network, and batched inference.
 
-A concrete estimator lists its parameters in ``__init__`` (stored unchanged), extends
+The shared parameters are this base's ``__init__`` (stored unchanged); a concrete estimator with more
+of its own lists them all in its ``__init__`` and passes the shared ones on, extends
 ``_parameter_constraints``, validates its input with :func:`~xlstm_ts.pipeline._sequences.as_sequences`
 and calls :meth:`SequenceEstimator._fit_sequences` with its targets and loss.
 """
@@ -20,7 +21,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from ..forecasting.constraints import Param, normalise, validate
 from ..nn import xLSTMBlockStackConfig
-from ._network import BACKBONES, POOLINGS, SequenceNetwork, backbone_config
+from ..nn.configs import flat_stack_config
+from ._network import BACKBONES, POOLINGS, SequenceNetwork
 from ._training import DEVICES, LoopOptions, batched, resolve_device, seeded, train_network
 
 #: The hyperparameters every sequence estimator has.
@@ -47,6 +49,35 @@ class SequenceEstimator(BaseEstimator):
     _parameter_constraints: ClassVar[dict[str, Param]] = SEQUENCE_CONSTRAINTS
     network_: Any
 
+    def __init__(
+        self,
+        *,
+        backbone: Any = "mlstm",
+        embedding_dim: int = 16,
+        num_blocks: int = 1,
+        num_heads: int = 2,
+        pooling: str = "both",
+        dropout: float = 0.0,
+        learning_rate: float = 1e-2,
+        weight_decay: float = 0.0,
+        batch_size: int = 32,
+        max_epochs: int = 30,
+        random_state: int | None = 0,
+        device: str = "auto",
+    ) -> None:
+        self.backbone = backbone
+        self.embedding_dim = embedding_dim
+        self.num_blocks = num_blocks
+        self.num_heads = num_heads
+        self.pooling = pooling
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.random_state = random_state
+        self.device = device
+
     # ---------------------------------------------------------------------------------- parameters
     def _check_params(self) -> dict[str, Any]:
         """Validate the constructor values against the table; return the plain snapshot (``params_``)."""
@@ -61,7 +92,7 @@ class SequenceEstimator(BaseEstimator):
         return params
 
     def _backbone_config(self, params: dict[str, Any]) -> xLSTMBlockStackConfig:
-        return backbone_config(
+        return flat_stack_config(
             params["backbone"],
             params["embedding_dim"],
             params["num_blocks"],

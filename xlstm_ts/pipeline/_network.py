@@ -12,38 +12,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..nn import (
-    FeedForwardConfig,
-    mLSTMBlockConfig,
-    mLSTMLayerConfig,
-    sLSTMBlockConfig,
-    sLSTMLayerConfig,
-    xLSTMBlockStack,
-    xLSTMBlockStackConfig,
-)
+from ..nn import xLSTMBlockStack, xLSTMBlockStackConfig
+from ..nn.configs import BACKBONE_NAMES
 
-BACKBONES = ("mlstm", "slstm", "mixed")
+BACKBONES = BACKBONE_NAMES
 POOLINGS = ("last", "mean", "both")
-
-
-def backbone_config(
-    backbone: str | xLSTMBlockStackConfig, embedding_dim: int, num_blocks: int, num_heads: int, dropout: float
-) -> xLSTMBlockStackConfig:
-    """The stack config of the flat hyperparameters (a copy of ``backbone`` when it is a config).
-
-    ``"mixed"`` puts an sLSTM block in the middle of mLSTM blocks.  Raises ``ValueError`` (from the
-    configs) when the values do not fit together, e.g. heads that do not divide the width.
-    """
-    if isinstance(backbone, xLSTMBlockStackConfig):
-        return xLSTMBlockStackConfig.from_dict(backbone.to_dict())
-    common: dict[str, Any] = dict(num_blocks=num_blocks, embedding_dim=embedding_dim, dropout=dropout)
-    mlstm = mLSTMBlockConfig(mlstm=mLSTMLayerConfig(num_heads=num_heads))
-    slstm = sLSTMBlockConfig(slstm=sLSTMLayerConfig(num_heads=num_heads), feedforward=FeedForwardConfig())
-    if backbone == "mlstm":
-        return xLSTMBlockStackConfig(mlstm_block=mlstm, **common)
-    if backbone == "slstm":
-        return xLSTMBlockStackConfig(slstm_block=slstm, **common)
-    return xLSTMBlockStackConfig(mlstm_block=mlstm, slstm_block=slstm, slstm_at=[num_blocks // 2], **common)
 
 
 def pooled_dim(embedding_dim: int, pooling: str) -> int:

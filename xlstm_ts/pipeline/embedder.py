@@ -141,18 +141,20 @@ class xLSTMEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SequenceE
     ) -> None:
         self.objective = objective
         self.forecaster = forecaster
-        self.backbone = backbone
-        self.embedding_dim = embedding_dim
-        self.num_blocks = num_blocks
-        self.num_heads = num_heads
-        self.pooling = pooling
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.random_state = random_state
-        self.device = device
+        super().__init__(
+            backbone=backbone,
+            embedding_dim=embedding_dim,
+            num_blocks=num_blocks,
+            num_heads=num_heads,
+            pooling=pooling,
+            dropout=dropout,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            random_state=random_state,
+            device=device,
+        )
 
     @classmethod
     def from_forecaster(cls, forecaster: xLSTMForecaster, **params: Any) -> xLSTMEmbedder:

@@ -81,35 +81,6 @@ class xLSTMRegressor(RegressorMixin, SequenceEstimator):
     (2,)
     """
 
-    def __init__(
-        self,
-        *,
-        backbone: Any = "mlstm",
-        embedding_dim: int = 16,
-        num_blocks: int = 1,
-        num_heads: int = 2,
-        pooling: str = "both",
-        dropout: float = 0.0,
-        learning_rate: float = 1e-2,
-        weight_decay: float = 0.0,
-        batch_size: int = 32,
-        max_epochs: int = 30,
-        random_state: int | None = 0,
-        device: str = "auto",
-    ) -> None:
-        self.backbone = backbone
-        self.embedding_dim = embedding_dim
-        self.num_blocks = num_blocks
-        self.num_heads = num_heads
-        self.pooling = pooling
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.random_state = random_state
-        self.device = device
-
     def fit(self, X: Any, y: Any) -> xLSTMRegressor:
         """Train on sequences ``X`` and targets ``y`` (shape ``(n,)`` or ``(n, k)``); returns ``self``."""
         params = self._check_params()
