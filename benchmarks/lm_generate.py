@@ -9,6 +9,12 @@ process on one GPU, one after the other (only one model is on the device at a ti
   forward of one token with its ``xLSTMCache``).
 * **memory**: peak allocated memory (beyond the weights) against the number of generated tokens; a recurrent
   model's must stay flat.
+* **ours (CUDA graph)**: our decoding step captured in a CUDA graph (``xlstm_ts.nn.cuda_graph.CapturedStep``,
+  what ``generate(cuda_graph=True)`` uses), next to the uncaptured step; its prefill is ours, not repeated.
+  The capture happens in the warm-up call and is not timed.
+* **LM stack** (``--lm-stack``, on by default on a GPU): the same decode comparison, eager step against the
+  captured one, for the small (NeurIPS) ``xLSTMLMModel`` with sLSTM blocks at every other position (the
+  backbone's step path: causal conv states, sLSTM and mLSTM steps), float32.
 
 transformers runs with the official package's Triton kernels when ``xlstm``/``mlstm_kernels`` are installed
 (``--hf-chunkwise-kernel``, default ``chunkwise--triton_limit_chunk``: ``chunkwise--triton_xl_chunk`` aborted in
@@ -86,7 +92,26 @@ class _Ours:
         return self.model.prefill(ids)
 
     def step(self, tokens, state):
-        return self.model.step(tokens, state)
+        logits, state = self.model.step(tokens.reshape(-1, 1), state)  # the protocol's [B, 1] tokens
+        return logits.reshape(tokens.shape[0], -1), state
+
+
+class _OursGraph(_Ours):
+    name = "ours (CUDA graph)"
+    skip_prefill = True
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self._captured: dict[int, Any] = {}
+
+    def step(self, tokens, state):
+        from xlstm_ts.nn.cuda_graph import CapturedStep
+
+        B = tokens.shape[0]
+        if B not in self._captured:
+            self._captured[B] = CapturedStep(self.model, tokens.reshape(B, 1), state)
+        logits, state = self._captured[B](tokens.reshape(B, 1), state)
+        return logits.reshape(B, -1), state
 
 
 class _HF:
@@ -132,7 +157,7 @@ def _measure(impl, args, config, device) -> list[dict[str, Any]]:
         return torch.randint(0, V, (B, S), generator=g).to(device)
 
     with torch.inference_mode():
-        for S in args.prefill_lengths:
+        for S in [] if getattr(impl, "skip_prefill", False) else args.prefill_lengths:
             prompt = ids(1, S)
             sec = _median_time(lambda prompt=prompt: impl.prefill(prompt), device, args.repeats)
             rows.append(dict(impl=impl.name, test="prefill", batch=1, length=S, tokens_per_s=S / sec))
@@ -154,6 +179,7 @@ def _measure(impl, args, config, device) -> list[dict[str, Any]]:
                     batch=B,
                     length=args.decode_tokens,
                     tokens_per_s=B * args.decode_tokens / sec,
+                    ms_per_step=1e3 * sec / args.decode_tokens,
                 )
             )
         if device.type == "cuda":
@@ -172,6 +198,34 @@ def _measure(impl, args, config, device) -> list[dict[str, Any]]:
     return rows
 
 
+def _lm_stack_rows(args, device) -> list[dict[str, Any]]:
+    """Decode rows of the small xLSTMLMModel (alternating sLSTM/mLSTM), eager and captured."""
+    import torch
+
+    from xlstm_ts.nn import xLSTMLMModel
+    from xlstm_ts.nn.presets import lm_preset
+
+    small = args.small
+    cfg = lm_preset(
+        "alternating",
+        vocab_size=256 if small else 50304,
+        num_blocks=2 if small else 12,
+        embedding_dim=64 if small else 768,
+        num_heads=4,
+        context_length=args.prompt_length,
+    )
+    torch.manual_seed(0)
+    model = xLSTMLMModel(cfg).to(device).eval()
+    sub = argparse.Namespace(**{**vars(args), "prefill_lengths": [], "memory_lengths": []})
+    tag = f"LM stack {cfg.num_blocks} blocks E={cfg.embedding_dim}"
+    impls = [_Ours(model)] + ([_OursGraph(model)] if device.type == "cuda" else [])
+    rows = []
+    for impl in impls:
+        impl.name = f"{tag}, {'CUDA graph' if isinstance(impl, _OursGraph) else 'eager'}"
+        rows += _measure(impl, sub, cfg, device)
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--small", action="store_true", help="CPU smoke run: tiny model, short lengths, float32")
@@ -183,6 +237,12 @@ def main() -> None:
     p.add_argument("--memory-lengths", type=_ints, default=[128, 512, 2048])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--hf-chunkwise-kernel", default="chunkwise--triton_limit_chunk")
+    p.add_argument(
+        "--lm-stack",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also time the small xLSTMLMModel's decode step, eager and captured (default: on a GPU)",
+    )
     p.add_argument("--out", help="write the rows as JSON here")
     args = p.parse_args()
 
@@ -202,6 +262,8 @@ def main() -> None:
         device, dtype = torch.device("cuda"), torch.bfloat16
         config = xLSTMLargeConfig.preset("7b")
     impls = [s for s in args.impls.split(",") if s]
+    if args.lm_stack is None:
+        args.lm_stack = device.type == "cuda"
     print(
         f"# device {device} | torch {torch.__version__} | params {config.num_parameters():,} | dtype {dtype}"
     )
@@ -217,6 +279,8 @@ def main() -> None:
         ours_check = _Ours(ours_model).prefill(check)[0].float().cpu()
     if "ours" in impls:
         rows += _measure(_Ours(ours_model), args, config, device)
+        if device.type == "cuda":
+            rows += _measure(_OursGraph(ours_model), args, config, device)
     del ours_model
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -233,12 +297,16 @@ def main() -> None:
             rows += _measure(_HF(hf), args, config, device)
             del hf
 
-    print("| impl | test | batch | length | tokens/s | peak MiB |")
-    print("|---|---|---|---|---|---|")
+    if args.lm_stack:
+        rows += _lm_stack_rows(args, device)
+
+    print("| impl | test | batch | length | tokens/s | ms per step | peak MiB |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         tps = f"{r['tokens_per_s']:.1f}" if "tokens_per_s" in r else ""
+        ms = f"{r['ms_per_step']:.2f}" if "ms_per_step" in r else ""
         mem = f"{r['peak_mib']:.1f}" if "peak_mib" in r else ""
-        print(f"| {r['impl']} | {r['test']} | {r['batch']} | {r['length']} | {tps} | {mem} |")
+        print(f"| {r['impl']} | {r['test']} | {r['batch']} | {r['length']} | {tps} | {ms} | {mem} |")
     if args.out:
         meta = dict(
             device=str(torch.cuda.get_device_name() if device.type == "cuda" else "cpu"),

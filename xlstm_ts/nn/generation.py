@@ -57,6 +57,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from .cuda_graph import CapturedStep
+
 __all__ = ["GenerationModel", "generate", "sample_next_token", "top_k_filter", "top_p_filter"]
 
 
@@ -343,6 +345,7 @@ def generate(
     generator: torch.Generator | None = None,
     state: Any = None,
     return_state: bool = False,
+    cuda_graph: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, Any]:
     """Continue ``input_ids`` with up to ``max_new_tokens`` tokens from ``model``.
 
@@ -379,6 +382,10 @@ def generate(
         from it. ``None`` starts from the model's initial state.
     return_state : bool
         Also return the state after every returned token (each row's pads excluded).
+    cuda_graph : bool
+        Decode with the model's step captured in a CUDA graph (:class:`~xlstm_ts.nn.cuda_graph.CapturedStep`):
+        the same tokens, with one graph replay per token instead of every kernel launch of a step. Pays off
+        from a few dozen new tokens on; needs the model on a CUDA device.
 
     Returns
     -------
@@ -389,8 +396,8 @@ def generate(
     Raises
     ------
     ValueError
-        For an argument out of range, token ids or a mask of the wrong shape or dtype, right padding, or a
-        state whose batch size differs from the prompt's.
+        For an argument out of range, token ids or a mask of the wrong shape or dtype, right padding, a
+        state whose batch size differs from the prompt's, or ``cuda_graph=True`` off a CUDA device.
 
     Examples
     --------
@@ -434,6 +441,12 @@ def generate(
         _check_int("pad_token_id", pad_token_id, minimum=0)
     pad = pad_token_id if pad_token_id is not None else (eos_ids[0] if eos_ids else None)
     mask = _check_inputs(input_ids, attention_mask)
+    if not isinstance(cuda_graph, bool):
+        raise ValueError(f"cuda_graph must be a bool; got {cuda_graph!r}.")
+    if cuda_graph and input_ids.device.type != "cuda":
+        raise ValueError(
+            f"cuda_graph=True needs the model and input_ids on a CUDA device; got input_ids on {input_ids.device}."
+        )
     B = input_ids.shape[0]
     if state is not None and _state_batch_size(state) not in (None, B):
         raise ValueError(
@@ -450,6 +463,7 @@ def generate(
             eos_ids,
             pad,
             return_state,
+            cuda_graph,
             dict(do_sample=do_sample, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator),
         )
 
@@ -463,6 +477,7 @@ def _decode(
     eos_ids: list[int],
     pad: int | None,
     return_state: bool,
+    cuda_graph: bool,
     sampling: dict[str, Any],
 ) -> torch.Tensor | tuple[torch.Tensor, Any]:
     """The prefill and the decode loop of :func:`generate` (arguments already checked)."""
@@ -474,6 +489,7 @@ def _decode(
     )
     finished = torch.zeros(B, dtype=torch.bool, device=device)
     eos = torch.tensor(eos_ids, dtype=input_ids.dtype, device=device)
+    step: Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]] | None = None if cuda_graph else model.step
     n = 0
     while n < max_new_tokens:
         token = sample_next_token(logits, **sampling).to(input_ids.dtype)
@@ -483,7 +499,9 @@ def _decode(
         n += 1
         if n == max_new_tokens and not return_state:
             break  # the last token's step only matters for the returned state
-        step_logits, stepped = model.step(token.unsqueeze(1), state)
+        if step is None:  # captured at the first step, once the state's layout is known
+            step = CapturedStep(model, token.unsqueeze(1), state)
+        step_logits, stepped = step(token.unsqueeze(1), state)
         # Rows that had ended before this token keep their state: their pads are not consumed.
         state = _keep_rows(finished, state, stepped) if bool(finished.any()) else stepped
         logits = _last_logits(step_logits, B, "step")

@@ -256,7 +256,7 @@ class xLSTMLargeForCausalLM(nn.Module):
         """Continue ``input_ids`` ``[B, S]`` by up to ``max_new_tokens`` tokens: prefill on the chunkwise
         path, then one recurrent step per token.  The keyword arguments (``do_sample``, ``temperature``,
         ``top_k``, ``top_p``, ``eos_token_id``, ``pad_token_id``, ``attention_mask``, ``generator``,
-        ``state``, ``return_state``) are those of :func:`xlstm_ts.nn.generation.generate`, which this
+        ``state``, ``return_state``, ``cuda_graph``) are those of :func:`xlstm_ts.nn.generation.generate`, which this
         calls; ``eos_token_id`` and ``pad_token_id`` default to the config's.
 
         >>> import torch

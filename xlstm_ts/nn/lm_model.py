@@ -116,13 +116,14 @@ class xLSTMLMModel(PretrainedMixin, nn.Module):
         generator: torch.Generator | None = None,
         state: StackState | None = None,
         return_state: bool = False,
+        cuda_graph: bool = False,
         greedy: bool | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, StackState]:
         """Continue ``input_ids`` ``[B, S]`` by up to ``max_new_tokens`` tokens.
 
         The prompt goes through the chunkwise path in one call, then each new token costs one recurrent
         step. Every argument is that of :func:`xlstm_ts.nn.generation.generate` (padding, end of
-        sequence, state continuation), which this method calls.
+        sequence, state continuation, ``cuda_graph`` decoding on a GPU), which this method calls.
 
         ``greedy`` is the old spelling and is deprecated: ``greedy=True`` is ``do_sample=False`` and
         ``greedy=False`` is ``do_sample=True``. Without either, decoding is greedy (``do_sample=False``,
@@ -151,4 +152,5 @@ class xLSTMLMModel(PretrainedMixin, nn.Module):
             generator=generator,
             state=state,
             return_state=return_state,
+            cuda_graph=cuda_graph,
         )
