@@ -122,11 +122,23 @@ class _HF:
 
     def prefill(self, ids):
         out = self.model(input_ids=ids, use_cache=True)
-        return out.logits[:, -1], out.cache
+        return out.logits[:, -1], self._cache(out)
 
     def step(self, tokens, cache):
-        out = self.model(input_ids=tokens[:, None], cache=cache, use_cache=True)
-        return out.logits[:, -1], out.cache
+        # transformers renamed ``cache_params`` to ``cache`` (5.2x); older releases take only the old name
+        key = "cache" if self._new_api else "cache_params"
+        out = self.model(input_ids=tokens[:, None], use_cache=True, **{key: cache})
+        return out.logits[:, -1], self._cache(out)
+
+    @property
+    def _new_api(self) -> bool:
+        import inspect
+
+        return "cache" in inspect.signature(self.model.forward).parameters
+
+    @staticmethod
+    def _cache(out):
+        return out.cache if hasattr(out, "cache") else out.cache_params
 
 
 def _hf_model(config, state_dict, args, dtype, device):
@@ -196,6 +208,16 @@ def _measure(impl, args, config, device) -> list[dict[str, Any]]:
                 rows.append(dict(impl=impl.name, test="memory", batch=1, length=n, peak_mib=peak / 2**20))
                 del state, logits
     return rows
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    print("| impl | test | batch | length | tokens/s | ms per step | peak MiB |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        tps = f"{r['tokens_per_s']:.1f}" if "tokens_per_s" in r else ""
+        ms = f"{r['ms_per_step']:.2f}" if "ms_per_step" in r else ""
+        mem = f"{r['peak_mib']:.1f}" if "peak_mib" in r else ""
+        print(f"| {r['impl']} | {r['test']} | {r['batch']} | {r['length']} | {tps} | {ms} | {mem} |", flush=True)
 
 
 def _lm_stack_rows(args, device) -> list[dict[str, Any]]:
@@ -279,8 +301,10 @@ def main() -> None:
         ours_check = _Ours(ours_model).prefill(check)[0].float().cpu()
     if "ours" in impls:
         rows += _measure(_Ours(ours_model), args, config, device)
+        _print_rows(rows)
         if device.type == "cuda":
             rows += _measure(_OursGraph(ours_model), args, config, device)
+            _print_rows(rows)
     del ours_model
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -294,19 +318,16 @@ def main() -> None:
                 hf_check = _HF(hf).prefill(check)[0].float().cpu()
             diff = (hf_check - ours_check).abs().max().item()
             print(f"# last-position logits of a 64-token prompt, max |ours - transformers| = {diff:.3g}")
-            rows += _measure(_HF(hf), args, config, device)
+            try:
+                rows += _measure(_HF(hf), args, config, device)
+            except Exception as err:  # report ours even when transformers fails on this machine
+                print(f"# transformers failed: {type(err).__name__}: {err}")
             del hf
 
     if args.lm_stack:
         rows += _lm_stack_rows(args, device)
 
-    print("| impl | test | batch | length | tokens/s | ms per step | peak MiB |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        tps = f"{r['tokens_per_s']:.1f}" if "tokens_per_s" in r else ""
-        ms = f"{r['ms_per_step']:.2f}" if "ms_per_step" in r else ""
-        mem = f"{r['peak_mib']:.1f}" if "peak_mib" in r else ""
-        print(f"| {r['impl']} | {r['test']} | {r['batch']} | {r['length']} | {tps} | {ms} | {mem} |")
+    _print_rows(rows)
     if args.out:
         meta = dict(
             device=str(torch.cuda.get_device_name() if device.type == "cuda" else "cpu"),

@@ -19,15 +19,20 @@ import torch
 TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
-@functools.cache
+#: Whether ``triton`` is installed, looked up once at import.  A module constant rather than a call, so that
+#: ``torch.compile`` reads it as a constant: Dynamo does not trace ``importlib.util.find_spec`` and would
+#: break the graph at every kernel dispatch on a GPU.
+_TRITON_INSTALLED = importlib.util.find_spec("triton") is not None
+
+
 def triton_available() -> bool:
     """Whether the ``triton`` package can be imported."""
-    return importlib.util.find_spec("triton") is not None
+    return _TRITON_INSTALLED
 
 
 def triton_supports(device: torch.device, dtype: torch.dtype) -> bool:
     """Capability check for the registry: a CUDA tensor of a supported dtype, and Triton installed."""
-    return torch.device(device).type == "cuda" and dtype in TRITON_DTYPES and triton_available()
+    return torch.device(device).type == "cuda" and dtype in TRITON_DTYPES and _TRITON_INSTALLED
 
 
 #: ``MODE`` constexpr of the kernels for each activation dtype (see ``kernels/_triton/common.py``).

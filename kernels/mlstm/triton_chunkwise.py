@@ -1,4 +1,5 @@
-"""Triton chunkwise mLSTM: the public wrapper, its ``autograd.Function`` and the launch heuristics.
+"""Triton chunkwise mLSTM: the public wrapper, its custom ops (``torch.ops.xlstm_ts.mlstm_chunkwise_triton_fwd``
+and ``..._bwd``, with fake implementations and registered autograd) and the launch heuristics.
 
 Same contract as :func:`~xlstm_ts.kernels.mlstm.native.mlstm_chunkwise_native` (any length, initial
 state in, float32 final state out, gradients for ``q, k, v``, both gates and every initial-state field),
@@ -76,148 +77,279 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(t.shape[0] * t.shape[1], *t.shape[2:]).contiguous()
 
 
-class _ChunkwiseTriton(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, q, k, v, i, f, c0, n0, m0, chunk_size: int, eps: float, save: bool):
-        from ._triton.chunkwise_fwd import mlstm_fwd_out_kernel, mlstm_fwd_states_kernel
+def _flat_state(
+    c0: torch.Tensor | None, n0: torch.Tensor | None, m0: torch.Tensor | None, BH: int, DK: int, DV: int, dev
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    f32 = torch.float32
+    if c0 is None or n0 is None or m0 is None:
+        empty = torch.empty(0, device=dev, dtype=f32)
+        return empty, empty, empty
+    return (
+        c0.reshape(BH, DK, DV).to(f32).contiguous(),  # [B, NH, DK, DV] -> [BH, DK, DV]
+        n0.reshape(BH, DK).to(f32).contiguous(),
+        m0.reshape(BH).to(f32).contiguous(),  # [B, NH, 1] -> [BH]
+    )
 
-        B, NH, S, DK = q.shape
-        DV = v.shape[-1]
-        BH = B * NH
-        mode = TRITON_MODES[q.dtype]
-        cfg = _launch(B * NH, S, DK, DV, chunk_size, q.device, mode)
-        L = cfg["L"]
-        NC = -(-S // L)
-        dev, f32 = q.device, torch.float32
-        qf, kf, vf, i_f, f_f = (_flat(t) for t in (q, k, v, i, f))
-        has_init = c0 is not None
-        if has_init:
-            c0f = c0.reshape(BH, DK, DV).to(f32).contiguous()  # [B, NH, DK, DV] -> [BH, DK, DV]
-            n0f = n0.reshape(BH, DK).to(f32).contiguous()
-            m0f = m0.reshape(BH).to(f32).contiguous()  # [B, NH, 1] -> [BH]
-        else:
-            c0f = n0f = m0f = torch.empty(0, device=dev, dtype=f32)
-        # chunk-entry memories: bfloat16 inputs multiply them in bfloat16 anyway, so they are kept in it
-        c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=torch.bfloat16 if mode == 2 else f32)
-        n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
-        m_s = torch.empty(BH, NC, device=dev, dtype=f32)
-        c_t = torch.empty(BH, DK, DV, device=dev, dtype=f32)
-        n_t = torch.empty(BH, DK, device=dev, dtype=f32)
-        m_t = torch.empty(BH, device=dev, dtype=f32)
-        grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
-        mlstm_fwd_states_kernel[grid](
-            kf, vf, i_f, f_f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC,
-            L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, num_warps=cfg["warps_T"],
-            num_stages=cfg["stages_T"],
-        )  # fmt: skip
-        h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
-        m_out = torch.empty(BH, S, device=dev, dtype=f32)
-        qn = torch.empty(BH, S, device=dev, dtype=f32)
-        grid = (-(-DV // cfg["BDV_O"]), NC, BH)
-        mlstm_fwd_out_kernel[grid](
-            qf, kf, vf, i_f, f_f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, 1.0 / math.sqrt(DK), eps,
-            L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, num_warps=cfg["warps_O"],
-        )  # fmt: skip
-        if save:
-            ctx.save_for_backward(
-                qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f
-            )
-            ctx.meta = (B, NH, S, DK, DV, NC, cfg, eps, has_init, q.dtype, i.dtype)
-        return (
-            h.view(B, NH, S, DV),  # [BH, S, DV] -> [B, NH, S, DV]
-            c_t.view(B, NH, DK, DV),
-            n_t.view(B, NH, DK),
-            m_t.view(B, NH, 1),
+
+def _saved_shapes(q: torch.Tensor, v: torch.Tensor, chunk_size: int) -> tuple[dict, int, torch.dtype]:
+    """Launch config, chunk count and dtype of the chunk-entry memories (shared by the op and its fake)."""
+    B, NH, S, DK = q.shape
+    mode = TRITON_MODES[q.dtype]
+    cfg = _launch(B * NH, S, DK, v.shape[-1], chunk_size, q.device, mode)
+    # chunk-entry memories: bfloat16 inputs multiply them in bfloat16 anyway, so they are kept in it
+    return cfg, -(-S // cfg["L"]), torch.bfloat16 if mode == 2 else torch.float32
+
+
+# The forward and backward are torch.library custom ops, so that torch.compile sees one opaque op per
+# call (with shapes from the fake implementations) instead of tracing into the Python launch code.
+# Besides h and the final state, the forward returns what the backward needs: m_out, qn [BH, S] and the
+# chunk-entry memories c_s [BH, NC, DK, DV], n_s [BH, NC, DK], m_s [BH, NC].
+@torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_fwd", mutates_args=())
+def _fwd_op(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    c0: torch.Tensor | None,
+    n0: torch.Tensor | None,
+    m0: torch.Tensor | None,
+    chunk_size: int,
+    eps: float,
+) -> tuple[
+    torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+    torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+]:  # fmt: skip
+    from ._triton.chunkwise_fwd import mlstm_fwd_out_kernel, mlstm_fwd_states_kernel
+
+    B, NH, S, DK = q.shape
+    DV = v.shape[-1]
+    BH = B * NH
+    mode = TRITON_MODES[q.dtype]
+    cfg, NC, c_s_dtype = _saved_shapes(q, v, chunk_size)
+    L = cfg["L"]
+    dev, f32 = q.device, torch.float32
+    qf, kf, vf, i_f, f_f = (_flat(t) for t in (q, k, v, i, f))
+    has_init = c0 is not None
+    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, dev)
+    c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s_dtype)
+    n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
+    m_s = torch.empty(BH, NC, device=dev, dtype=f32)
+    c_t = torch.empty(BH, DK, DV, device=dev, dtype=f32)
+    n_t = torch.empty(BH, DK, device=dev, dtype=f32)
+    m_t = torch.empty(BH, device=dev, dtype=f32)
+    grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
+    mlstm_fwd_states_kernel[grid](
+        kf, vf, i_f, f_f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC,
+        L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, num_warps=cfg["warps_T"],
+        num_stages=cfg["stages_T"],
+    )  # fmt: skip
+    h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
+    m_out = torch.empty(BH, S, device=dev, dtype=f32)
+    qn = torch.empty(BH, S, device=dev, dtype=f32)
+    grid = (-(-DV // cfg["BDV_O"]), NC, BH)
+    mlstm_fwd_out_kernel[grid](
+        qf, kf, vf, i_f, f_f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, 1.0 / math.sqrt(DK), eps,
+        L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, num_warps=cfg["warps_O"],
+    )  # fmt: skip
+    return (
+        h.view(B, NH, S, DV),  # [BH, S, DV] -> [B, NH, S, DV]
+        c_t.view(B, NH, DK, DV),
+        n_t.view(B, NH, DK),
+        m_t.view(B, NH, 1),
+        m_out, qn, c_s, n_s, m_s,
+    )  # fmt: skip
+
+
+@_fwd_op.register_fake
+def _fwd_fake(q, k, v, i, f, c0, n0, m0, chunk_size, eps):
+    B, NH, S, DK = q.shape
+    DV, BH, f32 = v.shape[-1], B * NH, torch.float32
+    _, NC, c_s_dtype = _saved_shapes(q, v, chunk_size)
+    return (
+        q.new_empty(B, NH, S, DV),
+        q.new_empty(B, NH, DK, DV, dtype=f32),
+        q.new_empty(B, NH, DK, dtype=f32),
+        q.new_empty(B, NH, 1, dtype=f32),
+        q.new_empty(BH, S, dtype=f32),
+        q.new_empty(BH, S, dtype=f32),
+        q.new_empty(BH, NC, DK, DV, dtype=c_s_dtype),
+        q.new_empty(BH, NC, DK, dtype=f32),
+        q.new_empty(BH, NC, dtype=f32),
+    )
+
+
+@torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_bwd", mutates_args=())
+def _bwd_op(
+    dh: torch.Tensor,
+    dc_t: torch.Tensor | None,
+    dn_t: torch.Tensor | None,
+    dm_t: torch.Tensor | None,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    c0: torch.Tensor | None,
+    n0: torch.Tensor | None,
+    m0: torch.Tensor | None,
+    h4: torch.Tensor,
+    c_t4: torch.Tensor,
+    n_t4: torch.Tensor,
+    m_t4: torch.Tensor,
+    m_out: torch.Tensor,
+    qn: torch.Tensor,
+    c_s: torch.Tensor,
+    n_s: torch.Tensor,
+    m_s: torch.Tensor,
+    chunk_size: int,
+    eps: float,
+) -> tuple[
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+]:
+    """Gradients of q, k, v, i, f and of the initial state (empty tensors when there is none)."""
+    from ._triton.chunkwise_bwd import (
+        mlstm_bwd_dstates_kernel,
+        mlstm_chunkwise_bwd_dkdv_kernel,
+        mlstm_chunkwise_bwd_dq_kernel,
+    )
+
+    B, NH, S, DK = q.shape
+    DV = v.shape[-1]
+    BH, dev, f32 = B * NH, q.device, torch.float32
+    dtype, gate_dtype = q.dtype, i.dtype
+    cfg, NC, _ = _saved_shapes(q, v, chunk_size)
+    qf, kf, vf, i_f, f_f, h = (_flat(t) for t in (q, k, v, i, f, h4))
+    c_t, n_t = c_t4.reshape(BH, DK, DV), n_t4.reshape(BH, DK)
+    m_t = m_t4.reshape(BH)
+    has_init = c0 is not None
+    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, dev)
+    scale = 1.0 / math.sqrt(DK)
+    dh = _flat(dh)
+    has_dfinal = dc_t is not None or dn_t is not None
+    dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
+    dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
+
+    mode = TRITON_MODES[dtype]
+    n_kb = -(-DK // cfg["BDK_Q"])
+    dq = torch.empty(BH, S, DK, device=dev, dtype=dtype)
+    den = torch.empty(BH, S, device=dev, dtype=f32)
+    rho = torch.empty(BH, S, device=dev, dtype=f32)
+    eta = torch.empty(BH, S, device=dev, dtype=f32)
+    qdq = torch.empty(n_kb, BH, S, device=dev, dtype=f32)
+    launch(
+        mlstm_chunkwise_bwd_dq_kernel,
+        (n_kb, NC, BH),
+        qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
+        L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, num_warps=cfg["warps_Q"], fallbacks=_SMALLER,
+    )  # fmt: skip
+    d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
+    dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
+    mb_s = torch.empty(BH, NC, device=dev, dtype=f32)
+    dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
+    dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
+    mlstm_bwd_dstates_kernel[(-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)](
+        qf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
+        S, DK, DV, NC, scale,
+        L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
+        MODE=mode, num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
+    )  # fmt: skip
+    dk = torch.empty(BH, S, DK, device=dev, dtype=dtype)
+    dv = torch.empty(BH, S, DV, device=dev, dtype=dtype)
+    kdk = torch.empty(BH, S, device=dev, dtype=f32)
+    launch(
+        mlstm_chunkwise_bwd_dkdv_kernel,
+        (NC, BH),
+        qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk, dv, kdk, S, DK, DV, NC, scale,
+        L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
+        num_stages=cfg["stages"], fallbacks=_SMALLER,
+    )  # fmt: skip
+    # gate and stabiliser gradients: O(S) reductions per head
+    key_side = kdk  # B_j, [BH, S]
+    d_cum = qdq.sum(0) - key_side  # dF_t = A_t - B_t
+    d_i = key_side
+    d_m = eps * rho  # d loss / d m_t through the outputs
+    if has_dfinal:
+        pull = (dc_tf * c_t).sum((-2, -1)) + (dn_tf * n_t).sum(-1)  # through exp(F_S) in C_S, n_S
+        d_cum[:, -1] += pull
+        d_m[:, -1] += -pull
+    if dm_t is not None:
+        d_m[:, -1] += dm_t.reshape(BH).to(f32)
+    # m_t = F_t + max(m_0, running max of (i_j - F_j)): route d_m to F_t and to the arg-max
+    cum64 = F.logsigmoid(f_f.double()).cumsum(-1)
+    best, arg = torch.cummax(i_f.double() - cum64, dim=-1)
+    m0_64 = m0f.double()[:, None] if has_init else torch.zeros(BH, 1, device=dev, dtype=torch.float64)
+    from_init = m0_64 >= best  # the initial stabiliser is the maximum
+    d_cum = d_cum + d_m
+    to_key = torch.where(from_init, torch.zeros_like(d_m), d_m)
+    d_i = d_i.scatter_add(-1, arg, to_key)
+    d_cum = d_cum.scatter_add(-1, arg, -to_key)
+    d_logf = d_cum.flip(-1).cumsum(-1).flip(-1)
+    d_f = d_logf * torch.sigmoid(-f_f.float())
+
+    shape = (B, NH, S)
+    if has_init:
+        d_m0 = (dc0 * c0f).sum((-2, -1)) + (dn0 * n0f).sum(-1) + (d_m * from_init).sum(-1)
+        d_init = (dc0.view(B, NH, DK, DV), dn0.view(B, NH, DK), d_m0.view(B, NH, 1))
+    else:
+        empty = torch.empty(0, device=dev, dtype=f32)
+        d_init = (empty, empty.clone(), empty.clone())
+    return (
+        dq.view(B, NH, S, DK),
+        dk.view(B, NH, S, DK),
+        dv.view(B, NH, S, DV),
+        d_i.view(shape).to(gate_dtype),
+        d_f.view(shape).to(gate_dtype),
+        *d_init,
+    )
+
+
+@_bwd_op.register_fake
+def _bwd_fake(dh, dc_t, dn_t, dm_t, q, k, v, i, f, c0, n0, m0, *saved_and_params):
+    B, NH, S, DK = q.shape
+    DV, f32 = v.shape[-1], torch.float32
+    if c0 is not None:
+        d_init = (
+            q.new_empty(B, NH, DK, DV, dtype=f32),
+            q.new_empty(B, NH, DK, dtype=f32),
+            q.new_empty(B, NH, 1, dtype=f32),
         )
+    else:
+        d_init = tuple(q.new_empty(0, dtype=f32) for _ in range(3))
+    return (
+        q.new_empty(B, NH, S, DK),
+        q.new_empty(B, NH, S, DK),
+        q.new_empty(B, NH, S, DV),
+        q.new_empty(B, NH, S, dtype=i.dtype),
+        q.new_empty(B, NH, S, dtype=i.dtype),
+        *d_init,
+    )
 
-    @staticmethod
-    def backward(ctx, dh, dc_t, dn_t, dm_t):
-        from ._triton.chunkwise_bwd import (
-            mlstm_bwd_dstates_kernel,
-            mlstm_chunkwise_bwd_dkdv_kernel,
-            mlstm_chunkwise_bwd_dq_kernel,
-        )
 
-        qf, kf, vf, i_f, f_f, h, m_out, qn, c_t, n_t, m_t, c_s, n_s, m_s, c0f, n0f, m0f = ctx.saved_tensors
-        B, NH, S, DK, DV, NC, cfg, eps, has_init, dtype, gate_dtype = ctx.meta
-        BH, dev, f32 = B * NH, qf.device, torch.float32
-        scale = 1.0 / math.sqrt(DK)
-        dh = _flat(dh)
-        has_dfinal = dc_t is not None or dn_t is not None
-        dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
-        dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
+def _setup_context(ctx, inputs, output) -> None:
+    q, k, v, i, f, c0, n0, m0, chunk_size, eps = inputs
+    ctx.has_init = c0 is not None
+    ctx.params = (chunk_size, eps)
+    ctx.save_for_backward(q, k, v, i, f, c0, n0, m0, *output)
 
-        mode = TRITON_MODES[dtype]
-        n_kb = -(-DK // cfg["BDK_Q"])
-        dq = torch.empty(BH, S, DK, device=dev, dtype=dtype)
-        den = torch.empty(BH, S, device=dev, dtype=f32)
-        rho = torch.empty(BH, S, device=dev, dtype=f32)
-        eta = torch.empty(BH, S, device=dev, dtype=f32)
-        qdq = torch.empty(n_kb, BH, S, device=dev, dtype=f32)
-        launch(
-            mlstm_chunkwise_bwd_dq_kernel,
-            (n_kb, NC, BH),
-            qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
-            L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, num_warps=cfg["warps_Q"], fallbacks=_SMALLER,
-        )  # fmt: skip
-        d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
-        dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
-        mb_s = torch.empty(BH, NC, device=dev, dtype=f32)
-        dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-        dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-        mlstm_bwd_dstates_kernel[(-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)](
-            qf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
-            S, DK, DV, NC, scale,
-            L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
-            MODE=mode, num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
-        )  # fmt: skip
-        dk = torch.empty(BH, S, DK, device=dev, dtype=dtype)
-        dv = torch.empty(BH, S, DV, device=dev, dtype=dtype)
-        kdk = torch.empty(BH, S, device=dev, dtype=f32)
-        launch(
-            mlstm_chunkwise_bwd_dkdv_kernel,
-            (NC, BH),
-            qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk, dv, kdk, S, DK, DV, NC, scale,
-            L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
-            num_stages=cfg["stages"], fallbacks=_SMALLER,
-        )  # fmt: skip
-        # gate and stabiliser gradients: O(S) reductions per head
-        key_side = kdk  # B_j, [BH, S]
-        d_cum = qdq.sum(0) - key_side  # dF_t = A_t - B_t
-        d_i = key_side
-        d_m = eps * rho  # d loss / d m_t through the outputs
-        if has_dfinal:
-            pull = (dc_tf * c_t).sum((-2, -1)) + (dn_tf * n_t).sum(-1)  # through exp(F_S) in C_S, n_S
-            d_cum[:, -1] += pull
-            d_m[:, -1] += -pull
-        if dm_t is not None:
-            d_m[:, -1] += dm_t.reshape(BH).to(f32)
-        # m_t = F_t + max(m_0, running max of (i_j - F_j)): route d_m to F_t and to the arg-max
-        cum64 = F.logsigmoid(f_f.double()).cumsum(-1)
-        best, arg = torch.cummax(i_f.double() - cum64, dim=-1)
-        m0_64 = m0f.double()[:, None] if has_init else torch.zeros(BH, 1, device=dev, dtype=torch.float64)
-        from_init = m0_64 >= best  # the initial stabiliser is the maximum
-        d_cum = d_cum + d_m
-        to_key = torch.where(from_init, torch.zeros_like(d_m), d_m)
-        d_i = d_i.scatter_add(-1, arg, to_key)
-        d_cum = d_cum.scatter_add(-1, arg, -to_key)
-        d_logf = d_cum.flip(-1).cumsum(-1).flip(-1)
-        d_f = d_logf * torch.sigmoid(-f_f.float())
 
-        shape = (B, NH, S)
-        grads = [
-            dq.view(B, NH, S, DK),
-            dk.view(B, NH, S, DK),
-            dv.view(B, NH, S, DV),
-            d_i.view(shape).to(gate_dtype),
-            d_f.view(shape).to(gate_dtype),
-        ]
-        if has_init:
-            d_m0 = (dc0 * c0f).sum((-2, -1)) + (dn0 * n0f).sum(-1) + (d_m * from_init).sum(-1)
-            grads += [dc0.view(B, NH, DK, DV), dn0.view(B, NH, DK), d_m0.view(B, NH, 1)]
-        else:
-            grads += [None, None, None]
-        return (*grads, None, None, None)
+def _backward(ctx, dh, dc_t, dn_t, dm_t, *unused):
+    q, k, v, i, f, c0, n0, m0, *outputs = ctx.saved_tensors
+    dq, dk, dv, di, df, dc0, dn0, dm0 = _bwd_op(
+        dh, dc_t, dn_t, dm_t, q, k, v, i, f, c0, n0, m0, *outputs, *ctx.params
+    )
+    d_init = (dc0, dn0, dm0) if ctx.has_init else (None, None, None)
+    return dq, dk, dv, di, df, *d_init, None, None
+
+
+_fwd_op.register_autograd(_backward, setup_context=_setup_context)
 
 
 def mlstm_chunkwise_triton(
@@ -275,12 +407,9 @@ def mlstm_chunkwise_triton(
         h = v.new_zeros(B, NH, 0, DV)
         return h, (initial_state if return_last_state else None)
     c0 = n0 = m0 = None
-    tensors = [q, k, v, i, f]
     if initial_state is not None:
         c0, n0, m0 = initial_state
-        tensors += [c0, n0, m0]
-    save = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-    h, c, n, m = _ChunkwiseTriton.apply(q, k, v, i, f, c0, n0, m0, chunk_size, eps, save)
+    h, c, n, m, *_ = _fwd_op(q, k, v, i, f, c0, n0, m0, chunk_size, eps)
     return h, (mLSTMState(c, n, m) if return_last_state else None)
 
 

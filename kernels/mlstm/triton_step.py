@@ -59,6 +59,85 @@ def _check_inputs(q, k, v, i, f, state) -> None:
             raise ValueError(f"all tensors must be on one device; got {q.device} and {t.device}.")
 
 
+# The launch is a torch.library custom op (forward only: calls that need gradients never reach it), so that
+# torch.compile sees one opaque op with shapes from the fake implementation instead of the launch code.
+@torch.library.custom_op("xlstm_ts::mlstm_step_triton", mutates_args=())
+def _step_op(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    c0: torch.Tensor | None,
+    n0: torch.Tensor | None,
+    m0: torch.Tensor | None,
+    eps: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    from ._triton.step import mlstm_step_fwd_kernel
+
+    B, NH, DK = q.shape
+    DV = v.shape[-1]
+    state = None if c0 is None or n0 is None or m0 is None else (c0, n0, m0)
+    BH = B * NH
+    # Views with batch and head merged (copies only when the strides do not allow a view).
+    q2 = q.reshape(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
+    k2 = k.reshape(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
+    v2 = v.reshape(BH, DV)  # [B, NH, DV] -> [B*NH, DV]
+    i1 = i.reshape(BH)  # [B, NH] -> [B*NH]
+    f1 = f.reshape(BH)  # [B, NH] -> [B*NH]
+
+    h = torch.empty(B, NH, DV, dtype=q.dtype, device=q.device)
+    c_out = torch.empty(B, NH, DK, DV, dtype=torch.float32, device=q.device)
+    n_out = torch.empty(B, NH, DK, dtype=torch.float32, device=q.device)
+    m_out = torch.empty(B, NH, 1, dtype=torch.float32, device=q.device)
+    h2 = h.view(BH, DV)  # [B, NH, DV] -> [B*NH, DV]
+    c_out3 = c_out.view(BH, DK, DV)  # [B, NH, DK, DV] -> [B*NH, DK, DV]
+    n_out2 = n_out.view(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
+    m_out1 = m_out.view(BH)  # [B, NH, 1] -> [B*NH]
+
+    if state is None:
+        # Never read by the kernel (HAS_STATE=False); the output buffers stand in as pointers.
+        c3, n2, m1 = c_out3, n_out2, m_out1
+    else:
+        c, n, m = (t.to(torch.float32) for t in state)
+        c3 = c.reshape(BH, DK, DV)  # [B, NH, DK, DV] -> [B*NH, DK, DV]
+        n2 = n.reshape(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
+        m1 = m.reshape(BH)  # [B, NH, 1] -> [B*NH]
+
+    sms = sm_count(q.device) if q.is_cuda else 1  # the interpreter runs programs one by one
+    block_dk, block_dv, num_warps = _launch_config(DK, DV, BH, sms)
+    grid = (BH, -(-DV // block_dv))  # (rows, value-column blocks)
+    with torch.cuda.device(q.device) if q.is_cuda else contextlib.nullcontext():
+        mlstm_step_fwd_kernel[grid](
+            q2, k2, v2, i1, f1, c3, n2, m1,
+            h2, c_out3, n_out2, m_out1,
+            q2.stride(0), q2.stride(1), k2.stride(0), k2.stride(1), v2.stride(0), v2.stride(1),
+            i1.stride(0), f1.stride(0),
+            c3.stride(0), c3.stride(1), c3.stride(2), n2.stride(0), n2.stride(1), m1.stride(0),
+            h2.stride(0), h2.stride(1),
+            c_out3.stride(0), c_out3.stride(1), c_out3.stride(2), n_out2.stride(0), n_out2.stride(1),
+            m_out1.stride(0),
+            DK, DV, 1.0 / math.sqrt(DK), eps,
+            HAS_STATE=state is not None,
+            BLOCK_DK=block_dk,
+            BLOCK_DV=block_dv,
+            num_warps=num_warps,
+        )  # fmt: skip
+    return h, c_out, n_out, m_out
+
+
+@_step_op.register_fake
+def _step_fake(q, k, v, i, f, c0, n0, m0, eps):
+    B, NH, DK = q.shape
+    DV, f32 = v.shape[-1], torch.float32
+    return (
+        q.new_empty(B, NH, DV),
+        q.new_empty(B, NH, DK, DV, dtype=f32),
+        q.new_empty(B, NH, DK, dtype=f32),
+        q.new_empty(B, NH, 1, dtype=f32),
+    )
+
+
 def mlstm_step_triton(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -143,49 +222,6 @@ def mlstm_step_triton(
             f"Triton is imported); got device {q.device}. Use the 'step--native' kernel instead."
         )
 
-    BH = B * NH
-    # Views with batch and head merged (copies only when the strides do not allow a view).
-    q2 = q.reshape(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
-    k2 = k.reshape(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
-    v2 = v.reshape(BH, DV)  # [B, NH, DV] -> [B*NH, DV]
-    i1 = i.reshape(BH)  # [B, NH] -> [B*NH]
-    f1 = f.reshape(BH)  # [B, NH] -> [B*NH]
-
-    h = torch.empty(B, NH, DV, dtype=q.dtype, device=q.device)
-    c_out = torch.empty(B, NH, DK, DV, dtype=torch.float32, device=q.device)
-    n_out = torch.empty(B, NH, DK, dtype=torch.float32, device=q.device)
-    m_out = torch.empty(B, NH, 1, dtype=torch.float32, device=q.device)
-    h2 = h.view(BH, DV)  # [B, NH, DV] -> [B*NH, DV]
-    c_out3 = c_out.view(BH, DK, DV)  # [B, NH, DK, DV] -> [B*NH, DK, DV]
-    n_out2 = n_out.view(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
-    m_out1 = m_out.view(BH)  # [B, NH, 1] -> [B*NH]
-
-    if state is None:
-        # Never read by the kernel (HAS_STATE=False); the output buffers stand in as pointers.
-        c3, n2, m1 = c_out3, n_out2, m_out1
-    else:
-        c, n, m = (t.to(torch.float32) for t in state)
-        c3 = c.reshape(BH, DK, DV)  # [B, NH, DK, DV] -> [B*NH, DK, DV]
-        n2 = n.reshape(BH, DK)  # [B, NH, DK] -> [B*NH, DK]
-        m1 = m.reshape(BH)  # [B, NH, 1] -> [B*NH]
-
-    sms = sm_count(q.device) if q.is_cuda else 1  # the interpreter runs programs one by one
-    block_dk, block_dv, num_warps = _launch_config(DK, DV, BH, sms)
-    grid = (BH, -(-DV // block_dv))  # (rows, value-column blocks)
-    with torch.cuda.device(q.device) if q.is_cuda else contextlib.nullcontext():
-        mlstm_step_fwd_kernel[grid](
-            q2, k2, v2, i1, f1, c3, n2, m1,
-            h2, c_out3, n_out2, m_out1,
-            q2.stride(0), q2.stride(1), k2.stride(0), k2.stride(1), v2.stride(0), v2.stride(1),
-            i1.stride(0), f1.stride(0),
-            c3.stride(0), c3.stride(1), c3.stride(2), n2.stride(0), n2.stride(1), m1.stride(0),
-            h2.stride(0), h2.stride(1),
-            c_out3.stride(0), c_out3.stride(1), c_out3.stride(2), n_out2.stride(0), n_out2.stride(1),
-            m_out1.stride(0),
-            DK, DV, 1.0 / math.sqrt(DK), eps,
-            HAS_STATE=state is not None,
-            BLOCK_DK=block_dk,
-            BLOCK_DV=block_dv,
-            num_warps=num_warps,
-        )  # fmt: skip
+    c0, n0, m0 = (None, None, None) if state is None else state
+    h, c_out, n_out, m_out = _step_op(q, k, v, i, f, c0, n0, m0, eps)
     return h, mLSTMState(c_out, n_out, m_out)

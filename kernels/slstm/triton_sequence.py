@@ -1,4 +1,7 @@
-"""Triton sLSTM over a whole sequence: the public wrapper, its ``autograd.Function`` and launch heuristics.
+"""Triton sLSTM over a whole sequence: the public wrapper, its custom ops and launch heuristics.
+
+The forward and backward are ``torch.library`` custom ops (``torch.ops.xlstm_ts.slstm_sequence_triton_fwd``
+and ``..._bwd``) with fake implementations and registered autograd, so that ``torch.compile`` captures them.
 
 Same contract as :func:`~xlstm_ts.kernels.slstm.native.slstm_sequence_native`: gate pre-activations
 ``x`` ``[B, S, NH, 4, DH]`` (gate order ``i, f, z, o``; float32, float16 or bfloat16), recurrent kernel
@@ -74,96 +77,159 @@ _SMALLER = (switch_off("RESIDENT"), no_pipelining)
 _SMALLER_WIDE = (no_pipelining, halve("BN"))
 
 
-class _SequenceTriton(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, r, b, h0, c0, n0, m0, save: bool):
-        from ._triton.sequence_fwd import slstm_fwd_kernel
+# The forward and backward are torch.library custom ops, so that torch.compile sees one opaque op per call
+# (with shapes from the fake implementations) instead of tracing into the Python launch code.  The forward
+# returns h, the final state stacked as one [4, B, NH, DH] tensor (h, c, n, m), and what the backward needs:
+# the states entering every step st [NH, S + 1, 4, B, DH] and the raw pre-activations g [NH, S, 4, B, DH]
+# (empty unless ``save``).
+@torch.library.custom_op("xlstm_ts::slstm_sequence_triton_fwd", mutates_args=())
+def _fwd_op(
+    x: torch.Tensor,
+    r: torch.Tensor,
+    b: torch.Tensor,
+    h0: torch.Tensor | None,
+    c0: torch.Tensor | None,
+    n0: torch.Tensor | None,
+    m0: torch.Tensor | None,
+    save: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    from ._triton.sequence_fwd import slstm_fwd_kernel
 
-        B, S, NH, _, DH = x.shape
-        mode = TRITON_MODES[x.dtype]
-        cfg = _launch(B, DH, mode)
-        dev, f32 = x.device, torch.float32
-        xc, rc, bc = x.contiguous(), r.contiguous(), b.contiguous()
-        has_init = h0 is not None
-        init = [t.contiguous() for t in (h0, c0, n0, m0)] if has_init else [torch.empty(0, device=dev)] * 4
-        h = torch.empty(B, S, NH, DH, device=dev, dtype=x.dtype)
-        final = torch.empty(4, B, NH, DH, device=dev, dtype=f32)  # (h, c, n, m)
-        if save:
-            st = torch.empty(NH, S + 1, 4, B, DH, device=dev, dtype=f32)
-            g = torch.empty(NH, S, 4, B, DH, device=dev, dtype=f32)
-        else:
-            st = g = torch.empty(0, device=dev, dtype=f32)
-        grid = (-(-B // cfg["BB"]), NH)
-        if cfg["WIDE"]:
-            from ._triton.sequence_wide import slstm_fwd_wide_kernel
+    B, S, NH, _, DH = x.shape
+    mode = TRITON_MODES[x.dtype]
+    cfg = _launch(B, DH, mode)
+    dev, f32 = x.device, torch.float32
+    xc, rc, bc = x.contiguous(), r.contiguous(), b.contiguous()
+    init = [t.contiguous() for t in (h0, c0, n0, m0) if t is not None]
+    has_init = len(init) == 4  # the wrapper passes all four fields or none
+    if not has_init:
+        init = [torch.empty(0, device=dev)] * 4
+    h = torch.empty(B, S, NH, DH, device=dev, dtype=x.dtype)
+    final = torch.empty(4, B, NH, DH, device=dev, dtype=f32)  # (h, c, n, m)
+    if save:
+        st = torch.empty(NH, S + 1, 4, B, DH, device=dev, dtype=f32)
+        g = torch.empty(NH, S, 4, B, DH, device=dev, dtype=f32)
+    else:
+        st, g = torch.empty(0, device=dev, dtype=f32), torch.empty(0, device=dev, dtype=f32)
+    grid = (-(-B // cfg["BB"]), NH)
+    if cfg["WIDE"]:
+        from ._triton.sequence_wide import slstm_fwd_wide_kernel
 
-            launch(
-                slstm_fwd_wide_kernel, grid,
-                xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
-                BB=cfg["BB"], BDH=cfg["BDH"], BN=cfg["BN"], HAS_INIT=has_init, SAVE=save, MODE=mode,
-                num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER_WIDE,
-            )  # fmt: skip
-        else:
-            launch(
-                slstm_fwd_kernel, grid,
-                xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
-                BB=cfg["BB"], BDH=cfg["BDH"], HAS_INIT=has_init, SAVE=save, RESIDENT=cfg["RESIDENT"], MODE=mode,
-                num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER,
-            )  # fmt: skip
-        if save:
-            ctx.save_for_backward(rc, st, g)
-            ctx.meta = (B, S, NH, DH, cfg, mode, has_init, x.dtype, r.dtype, b.dtype)
-        return h, *final.unbind(0)
+        launch(
+            slstm_fwd_wide_kernel, grid,
+            xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
+            BB=cfg["BB"], BDH=cfg["BDH"], BN=cfg["BN"], HAS_INIT=has_init, SAVE=save, MODE=mode,
+            num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER_WIDE,
+        )  # fmt: skip
+    else:
+        launch(
+            slstm_fwd_kernel, grid,
+            xc, rc, bc, *init, h, st, g, final, B, S, NH, DH,
+            BB=cfg["BB"], BDH=cfg["BDH"], HAS_INIT=has_init, SAVE=save, RESIDENT=cfg["RESIDENT"], MODE=mode,
+            num_warps=cfg["warps"], num_stages=cfg["stages"], fallbacks=_SMALLER,
+        )  # fmt: skip
+    return h, final, st, g
 
-    @staticmethod
-    def backward(ctx, dh, dh_t, dc_t, dn_t, dm_t):
-        from ._triton.sequence_bwd import slstm_bwd_kernel
 
-        rc, st, g = ctx.saved_tensors
-        B, S, NH, DH, cfg, mode, has_init, x_dtype, r_dtype, b_dtype = ctx.meta
-        dev, f32 = rc.device, torch.float32
-        if dh is None:
-            dh = torch.zeros(B, S, NH, DH, device=dev, dtype=x_dtype)
-        dfinal = torch.stack(
-            [
-                torch.zeros(B, NH, DH, device=dev, dtype=f32) if d is None else d.to(f32)
-                for d in (dh_t, dc_t, dn_t, dm_t)
-            ]
-        ).contiguous()  # [4, B, NH, DH]
-        nbb = -(-B // cfg["BB"])
-        dx = torch.empty(B, S, NH, 4, DH, device=dev, dtype=f32)
-        dinit = torch.empty(4, B, NH, DH, device=dev, dtype=f32)
-        acc_dr = cfg["ACC_DR"] and not cfg["WIDE"]  # only the on-chip kernels can accumulate dR
-        if cfg["WIDE"]:
-            from ._triton.sequence_wide import slstm_bwd_wide_kernel
+@_fwd_op.register_fake
+def _fwd_fake(x, r, b, h0, c0, n0, m0, save):
+    B, S, NH, _, DH = x.shape
+    f32 = torch.float32
+    if save:
+        st, g = x.new_empty(NH, S + 1, 4, B, DH, dtype=f32), x.new_empty(NH, S, 4, B, DH, dtype=f32)
+    else:
+        st, g = x.new_empty(0, dtype=f32), x.new_empty(0, dtype=f32)
+    return x.new_empty(B, S, NH, DH), x.new_empty(4, B, NH, DH, dtype=f32), st, g
 
-            launch(
-                slstm_bwd_wide_kernel, (nbb, NH),
-                rc, st, g, dh.contiguous(), dfinal, dx, dinit, B, S, NH, DH,
-                BB=cfg["BB"], BDH=cfg["BDH"], BN=cfg["BN"], MODE=mode,
-                num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER_WIDE,
-            )  # fmt: skip
-        else:
-            dr_blocks = torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32) if acc_dr else dx.new_empty(0)
-            launch(
-                slstm_bwd_kernel, (nbb, NH),
-                rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
-                BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=acc_dr, MODE=mode,
-                num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER,
-            )  # fmt: skip
-        db = dx.sum((0, 1))  # [B, S, NH, 4, DH] -> [NH, 4, DH]
-        if acc_dr:
-            dr = dr_blocks.sum(0)  # [NBB, NH, DH, 4, DH] -> [NH, DH, 4, DH]
-        else:
-            # dR[h] = sum over steps and rows of h_{t-1}^T draw_t, split over the S*B rows (see _linalg)
-            h_prev = st[:, :S, 0].reshape(NH, S * B, DH)  # [NH, S, B, DH] -> [NH, S*B, DH]
-            # [B, S, NH, 4, DH] -> [NH, S, B, 4, DH] -> [NH, S*B, 4*DH]
-            draw = dx.permute(2, 1, 0, 3, 4).reshape(NH, S * B, 4 * DH)
-            dr = sum_outer(h_prev, draw)  # [NH, DH, 4*DH]
-            dr = dr.view(NH, DH, 4, DH)  # [NH, DH, 4*DH] -> [NH, DH, 4, DH]
-        grads: list[torch.Tensor | None] = [dx.to(x_dtype), dr.to(r_dtype), db.to(b_dtype)]
-        grads += list(dinit.unbind(0)) if has_init else [None] * 4
-        return (*grads, None)
+
+@torch.library.custom_op("xlstm_ts::slstm_sequence_triton_bwd", mutates_args=())
+def _bwd_op(
+    dh: torch.Tensor,
+    dfinal: torch.Tensor,
+    r: torch.Tensor,
+    st: torch.Tensor,
+    g: torch.Tensor,
+    x_dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(dx, dr, db, dinit)`` from ``dh`` ``[B, S, NH, DH]`` and ``dfinal`` ``[4, B, NH, DH]``; ``dinit`` is
+    ``[4, B, NH, DH]`` (the gradient of each initial-state field), ``dx`` in ``x_dtype``, ``dr`` and ``db``
+    in float32."""
+    from ._triton.sequence_bwd import slstm_bwd_kernel
+
+    B, S, NH, DH = dh.shape
+    mode = TRITON_MODES[x_dtype]
+    cfg = _launch(B, DH, mode)
+    dev, f32 = r.device, torch.float32
+    rc = r.contiguous()
+    dfinal = dfinal.to(f32).contiguous()
+    nbb = -(-B // cfg["BB"])
+    dx = torch.empty(B, S, NH, 4, DH, device=dev, dtype=f32)
+    dinit = torch.empty(4, B, NH, DH, device=dev, dtype=f32)
+    acc_dr = cfg["ACC_DR"] and not cfg["WIDE"]  # only the on-chip kernels can accumulate dR
+    if cfg["WIDE"]:
+        from ._triton.sequence_wide import slstm_bwd_wide_kernel
+
+        launch(
+            slstm_bwd_wide_kernel, (nbb, NH),
+            rc, st, g, dh.contiguous(), dfinal, dx, dinit, B, S, NH, DH,
+            BB=cfg["BB"], BDH=cfg["BDH"], BN=cfg["BN"], MODE=mode,
+            num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER_WIDE,
+        )  # fmt: skip
+    else:
+        dr_blocks = torch.empty(nbb, NH, DH, 4, DH, device=dev, dtype=f32) if acc_dr else dx.new_empty(0)
+        launch(
+            slstm_bwd_kernel, (nbb, NH),
+            rc, st, g, dh.contiguous(), dfinal, dx, dr_blocks, dinit, B, S, NH, DH,
+            BB=cfg["BB"], BDH=cfg["BDH"], RESIDENT=cfg["RESIDENT"], ACC_DR=acc_dr, MODE=mode,
+            num_warps=cfg["warps_bwd"], num_stages=cfg["stages"], fallbacks=_SMALLER,
+        )  # fmt: skip
+    db = dx.sum((0, 1))  # [B, S, NH, 4, DH] -> [NH, 4, DH]
+    if acc_dr:
+        dr = dr_blocks.sum(0)  # [NBB, NH, DH, 4, DH] -> [NH, DH, 4, DH]
+    else:
+        # dR[h] = sum over steps and rows of h_{t-1}^T draw_t, split over the S*B rows (see _linalg)
+        h_prev = st[:, :S, 0].reshape(NH, S * B, DH)  # [NH, S, B, DH] -> [NH, S*B, DH]
+        # [B, S, NH, 4, DH] -> [NH, S, B, 4, DH] -> [NH, S*B, 4*DH]
+        draw = dx.permute(2, 1, 0, 3, 4).reshape(NH, S * B, 4 * DH)
+        dr = sum_outer(h_prev, draw)  # [NH, DH, 4*DH]
+        dr = dr.view(NH, DH, 4, DH)  # [NH, DH, 4*DH] -> [NH, DH, 4, DH]
+    return dx.to(x_dtype), dr, db, dinit
+
+
+@_bwd_op.register_fake
+def _bwd_fake(dh, dfinal, r, st, g, x_dtype):
+    B, S, NH, DH = dh.shape
+    f32 = torch.float32
+    return (
+        dh.new_empty(B, S, NH, 4, DH, dtype=x_dtype),
+        dh.new_empty(NH, DH, 4, DH, dtype=f32),
+        dh.new_empty(NH, 4, DH, dtype=f32),
+        dh.new_empty(4, B, NH, DH, dtype=f32),
+    )
+
+
+def _setup_context(ctx, inputs, output) -> None:
+    x, r, b, h0 = inputs[:4]
+    h, final, st, g = output
+    ctx.shapes = (h.shape, final.shape)
+    ctx.meta = (h0 is not None, x.dtype, r.dtype, b.dtype)
+    ctx.save_for_backward(r, st, g)
+
+
+def _backward(ctx, dh, dfinal, _dst, _dg):
+    r, st, g = ctx.saved_tensors
+    has_init, x_dtype, r_dtype, b_dtype = ctx.meta
+    if st.numel() == 0:
+        raise RuntimeError("slstm_sequence_triton: the forward ran without saving (no input required grad).")
+    h_shape, final_shape = ctx.shapes
+    dh = torch.zeros(h_shape, device=r.device, dtype=x_dtype) if dh is None else dh
+    dfinal = torch.zeros(final_shape, device=r.device, dtype=torch.float32) if dfinal is None else dfinal
+    dx, dr, db, dinit = _bwd_op(dh, dfinal, r, st, g, x_dtype)
+    d_init = list(dinit.unbind(0)) if has_init else [None] * 4
+    return dx, dr.to(r_dtype), db.to(b_dtype), *d_init, None
+
+
+_fwd_op.register_autograd(_backward, setup_context=_setup_context)
 
 
 def slstm_sequence_triton(
@@ -222,7 +288,8 @@ def slstm_sequence_triton(
     tensors = (x, recurrent_kernel, bias) + (tuple(init) if init is not None else ())
     save = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     init_args = init if init is not None else [None] * 4
-    h, *state = _SequenceTriton.apply(x, recurrent_kernel, bias, *init_args, save)
+    h, final, _, _ = _fwd_op(x, recurrent_kernel, bias, *init_args, save)
+    state = final.unbind(0)  # [4, B, NH, DH] -> h, c, n, m
     return h, (sLSTMState(*state) if return_last_state else None)
 
 
