@@ -35,7 +35,7 @@ def test_capture_needs_cuda_and_a_state():
         CapturedStep(model, logits.argmax(-1)[:, None], state)
     with pytest.raises(ValueError, match="CUDA device"):
         generate(model, torch.tensor([[1, 2, 3]]), max_new_tokens=2, cuda_graph=True)
-    with pytest.raises(ValueError, match="must be a bool"):
+    with pytest.raises(ValueError, match="must be None, True or False"):
         generate(model, torch.tensor([[1, 2, 3]]), max_new_tokens=2, cuda_graph=1)
 
 
@@ -94,3 +94,32 @@ def test_generate_with_cuda_graph_gives_the_same_tokens(name):
     assert torch.equal(out_e, out_g)
     for a, b in zip(_leaves(st_g), _leaves(st_e), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+class _SyncingLM:
+    """A protocol model whose step reads a value back to the host, which no CUDA graph can capture."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.host_reads = 0
+
+    def prefill(self, input_ids, state=None):
+        return self.model.prefill(input_ids, state)
+
+    def step(self, token_ids, state):
+        self.host_reads += int(token_ids[0, 0].item() >= 0)
+        return self.model.step(token_ids, state)
+
+
+@pytest.mark.gpu
+def test_default_captures_on_cuda_and_falls_back_with_a_warning():
+    model = make_lm("mixed").cuda()
+    prompt = torch.tensor([[1, 2, 3, 4]], device="cuda")
+    eager = generate(model, prompt, max_new_tokens=20, cuda_graph=False)
+    assert torch.equal(generate(model, prompt, max_new_tokens=20), eager)  # default: captured
+    syncing = _SyncingLM(model)
+    with pytest.warns(RuntimeWarning, match="could not capture"):
+        out = generate(syncing, prompt, max_new_tokens=20)
+    assert torch.equal(out, eager) and syncing.host_reads >= 19
+    with pytest.raises(RuntimeError):
+        generate(_SyncingLM(model), prompt, max_new_tokens=20, cuda_graph=True)

@@ -116,7 +116,7 @@ class xLSTMLMModel(PretrainedMixin, nn.Module):
         generator: torch.Generator | None = None,
         state: StackState | None = None,
         return_state: bool = False,
-        cuda_graph: bool = False,
+        cuda_graph: bool | None = None,
         greedy: bool | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, StackState]:
         """Continue ``input_ids`` ``[B, S]`` by up to ``max_new_tokens`` tokens.
