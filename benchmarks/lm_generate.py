@@ -217,7 +217,9 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
         tps = f"{r['tokens_per_s']:.1f}" if "tokens_per_s" in r else ""
         ms = f"{r['ms_per_step']:.2f}" if "ms_per_step" in r else ""
         mem = f"{r['peak_mib']:.1f}" if "peak_mib" in r else ""
-        print(f"| {r['impl']} | {r['test']} | {r['batch']} | {r['length']} | {tps} | {ms} | {mem} |", flush=True)
+        print(
+            f"| {r['impl']} | {r['test']} | {r['batch']} | {r['length']} | {tps} | {ms} | {mem} |", flush=True
+        )
 
 
 def _lm_stack_rows(args, device) -> list[dict[str, Any]]:
