@@ -79,7 +79,7 @@ def _fwd_bwd(module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     x = x.clone().requires_grad_(True)
     y = module(x)
     # a loss that weighs every output differently, so a permuted or partly wrong output changes it
-    (y * torch.linspace(-1.0, 2.0, y.numel()).view_as(y)).sum().backward()
+    (y * torch.linspace(-1.0, 2.0, y.numel(), device=y.device).view_as(y)).sum().backward()
     return y.detach(), x.grad
 
 
@@ -173,3 +173,26 @@ def test_uncompile_restores_eager_calls():
     stack(x[:, :5])  # a new shape: a compiled call would capture a second graph
     assert counters["stats"]["unique_graphs"] == 1
     assert not any("_orig_mod" in name for name in stack.state_dict())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("kind", ["mlstm", "mixed"])
+def test_cuda_stack_on_the_triton_ops_compiles_whole_and_equals_eager(kind):
+    """On a GPU the blocks run the Triton custom ops: one graph, no break, and inductor's compiled forward
+    and backward equal eager (float32; the Triton kernels are the same calls in both, inductor only fuses
+    the PyTorch ops around them, hence a looser ``1e-4``)."""
+    stack = _stack(kind).cuda()
+    x = torch.randn(B, 64, E, device="cuda")
+    report = dynamo.explain(stack)(x)
+    assert report.graph_break_count == 0, [str(b.reason)[:200] for b in report.break_reasons]
+    dynamo.reset()
+    y_eager, gx_eager = _fwd_bwd(stack, x)
+    g_eager = _grads(stack)
+    compiled = torch.compile(stack, fullgraph=True)
+    y_comp, gx_comp = _fwd_bwd(compiled, x)
+    g_comp = _grads(stack)
+    loose = dict(rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(y_comp, y_eager, **loose)
+    torch.testing.assert_close(gx_comp, gx_eager, **loose)
+    for name in g_eager:
+        torch.testing.assert_close(g_comp[name], g_eager[name], **loose, msg=lambda m, n=name: f"{n}: {m}")
