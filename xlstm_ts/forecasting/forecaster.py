@@ -219,8 +219,9 @@ class xLSTMForecaster(BaseForecaster):
         Where to train; ``"auto"`` takes a GPU when there is one.
     compile_network : bool
         Train with the backbone under ``torch.compile`` (``nn.Module.compile``, which keeps the parameter
-        names): one graph on the CPU; on a GPU the Triton kernel calls still break the graph.  The first steps of each new batch shape pay the compile time, so it pays off
-        only for long trainings; prediction, saving and pickling use the uncompiled backbone.
+        names), with ``fullgraph=True`` on the CPU; on a GPU graph breaks are allowed, because the
+        bf16-autocast training step has not been checked for them.  The first steps of each new batch shape
+        pay the compile time, so it pays off only for long trainings; prediction, saving and pickling use the uncompiled backbone.
     trainer_kwargs : dict or None
         Extra arguments for ``lightning.Trainer`` (e.g. ``devices=2, strategy="ddp"``, ``max_steps``).
     num_threads : "auto" or int
@@ -416,8 +417,9 @@ class xLSTMForecaster(BaseForecaster):
         if p["compile_network"]:
             # in place: the state_dict keeps its names (no ``_orig_mod.`` prefix), so checkpoints, weight
             # averaging and save/load see the same parameters as without compiling
-            # whole-graph capture on the CPU's native kernels; on a GPU the Triton launches still break the
-            # graph (they are not custom ops yet), so breaks are allowed there
+            # whole-graph capture on the CPU's native kernels; on a GPU a float32 stack on the Triton ops
+            # compiles whole too (tests/nn/test_compile.py), but the bf16-autocast step is unchecked, so
+            # breaks stay allowed there
             network.backbone.compile(
                 fullgraph=resolve_accelerator(p["device"]) != "gpu",
                 backend=COMPILE_BACKEND,
