@@ -118,23 +118,20 @@ class _HF:
     name = "transformers"
 
     def __init__(self, model) -> None:
+        import inspect
+
         self.model = model
+        # transformers renamed ``cache_params`` to ``cache`` (5.2x); older releases take only the old name
+        new_api = "cache" in inspect.signature(model.forward).parameters
+        self._cache_key = "cache" if new_api else "cache_params"
 
     def prefill(self, ids):
         out = self.model(input_ids=ids, use_cache=True)
         return out.logits[:, -1], self._cache(out)
 
     def step(self, tokens, cache):
-        # transformers renamed ``cache_params`` to ``cache`` (5.2x); older releases take only the old name
-        key = "cache" if self._new_api else "cache_params"
-        out = self.model(input_ids=tokens[:, None], use_cache=True, **{key: cache})
+        out = self.model(input_ids=tokens[:, None], use_cache=True, **{self._cache_key: cache})
         return out.logits[:, -1], self._cache(out)
-
-    @property
-    def _new_api(self) -> bool:
-        import inspect
-
-        return "cache" in inspect.signature(self.model.forward).parameters
 
     @staticmethod
     def _cache(out):

@@ -11,21 +11,22 @@ import torch
 
 from xlstm_ts.kernels import mLSTMState
 from xlstm_ts.nn import xLSTMLargeConfig, xLSTMLargeForCausalLM
-from xlstm_ts.nn.cuda_graph import CapturedStep, _clone_nest, _leaves
+from xlstm_ts.nn.cuda_graph import CapturedStep
 from xlstm_ts.nn.generation import generate
+from xlstm_ts.nn.state_nest import map_state, state_leaves
 
 from .test_generation import make_lm
 
 
 def test_state_helpers_keep_structure_and_copy():
     state = {"a": [mLSTMState(torch.ones(2, 3), torch.zeros(2), torch.full((2, 1), 5.0))], "b": (None,)}
-    copy = _clone_nest(state)
+    copy = map_state(torch.clone, state)
     assert isinstance(copy["a"][0], mLSTMState) and copy["b"] == (None,)
-    assert [t.shape for t in _leaves(copy)] == [(2, 3), (2,), (2, 1)]
+    assert [t.shape for t in state_leaves(copy)] == [(2, 3), (2,), (2, 1)]
     copy["a"][0].c.add_(1.0)
     assert torch.equal(state["a"][0].c, torch.ones(2, 3))  # the original is untouched
     with pytest.raises(TypeError, match="nest dicts, lists and tuples"):
-        _leaves({"a": 3})
+        state_leaves({"a": 3})
 
 
 def test_capture_needs_cuda_and_a_state():
@@ -67,7 +68,7 @@ def test_captured_steps_equal_eager_steps(name, batch):
             eager_logits, eager_state = model.step(eager_logits.argmax(-1).reshape(batch, 1), eager_state)
             graph_logits, graph_state = captured(graph_logits.argmax(-1).reshape(batch, 1), graph_state)
             torch.testing.assert_close(graph_logits, eager_logits, rtol=0, atol=1e-6)
-            for a, b in zip(_leaves(graph_state), _leaves(eager_state), strict=True):
+            for a, b in zip(state_leaves(graph_state), state_leaves(eager_state), strict=True):
                 torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
         # the returned tensors are the caller's: a later replay does not overwrite them
         kept = graph_logits.clone()
@@ -92,7 +93,7 @@ def test_generate_with_cuda_graph_gives_the_same_tokens(name):
     out_e, st_e = generate(model, prompt, **kw)
     out_g, st_g = generate(model, prompt, cuda_graph=True, **kw)
     assert torch.equal(out_e, out_g)
-    for a, b in zip(_leaves(st_g), _leaves(st_e), strict=True):
+    for a, b in zip(state_leaves(st_g), state_leaves(st_e), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 

@@ -30,35 +30,9 @@ from typing import Any
 
 import torch
 
+from .state_nest import map_state, state_leaves
+
 __all__ = ["CapturedStep"]
-
-
-def _leaves(state: Any) -> list[torch.Tensor]:
-    """The tensors of a state nest (dicts, lists, tuples, named tuples) in a fixed order; ``None`` skipped."""
-    if state is None:
-        return []
-    if isinstance(state, torch.Tensor):
-        return [state]
-    if isinstance(state, dict):
-        return [t for key in state for t in _leaves(state[key])]
-    if isinstance(state, (list, tuple)):
-        return [t for item in state for t in _leaves(item)]
-    raise TypeError(
-        f"a step state must nest dicts, lists and tuples of tensors; got a {type(state).__name__}."
-    )
-
-
-def _clone_nest(state: Any) -> Any:
-    if state is None:
-        return None
-    if isinstance(state, torch.Tensor):
-        return state.clone()
-    if isinstance(state, dict):
-        return {key: _clone_nest(value) for key, value in state.items()}
-    items = [_clone_nest(item) for item in state]
-    if hasattr(state, "_fields"):  # named tuple
-        return type(state)(*items)
-    return type(state)(items)
 
 
 def _layout(leaves: list[torch.Tensor]) -> list[tuple[tuple[int, ...], torch.dtype, torch.device]]:
@@ -100,7 +74,7 @@ class CapturedStep:
                 f"CapturedStep needs the model and its tokens on a CUDA device; got tokens on {where}. "
                 "Decode with model.step (or generate(cuda_graph=False)) on other devices."
             )
-        leaves = _leaves(state)
+        leaves = state_leaves(state)
         if not leaves:
             raise ValueError("CapturedStep needs a state to capture (e.g. the one model.prefill returns).")
         if any(t.device != token_ids.device for t in leaves):
@@ -110,8 +84,8 @@ class CapturedStep:
             )
         self.model = model
         self._tokens = token_ids.clone()
-        self._state = _clone_nest(state)  # the graph's input buffers
-        self._state_leaves = _leaves(self._state)
+        self._state = map_state(torch.clone, state)  # the graph's input buffers
+        self._state_leaves = state_leaves(self._state)
         self._layout = _layout(self._state_leaves)
         side = torch.cuda.Stream(device=token_ids.device)
         side.wait_stream(torch.cuda.current_stream(token_ids.device))
@@ -131,7 +105,7 @@ class CapturedStep:
                 f"{self._tokens.device}; got {tuple(token_ids.shape)} on {token_ids.device}. Capture "
                 "another one for a new batch size."
             )
-        leaves = _leaves(state)
+        leaves = state_leaves(state)
         if _layout(leaves) != self._layout:
             raise ValueError(
                 "the state's tensors differ in shape, dtype or device from those this CapturedStep was "
@@ -140,10 +114,6 @@ class CapturedStep:
         with torch.no_grad():
             self._tokens.copy_(token_ids)
             for buffer, value in zip(self._state_leaves, leaves, strict=True):
-                if buffer.data_ptr() != value.data_ptr():
-                    buffer.copy_(value)
+                buffer.copy_(value)
             self.graph.replay()
-            return self._logits.clone(), _clone_nest(self._new_state)
-
-    # the generation protocol's name for it
-    step = __call__
+            return self._logits.clone(), map_state(torch.clone, self._new_state)

@@ -58,6 +58,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from .cuda_graph import CapturedStep
+from .state_nest import map_state
 
 __all__ = ["GenerationModel", "generate", "sample_next_token", "top_k_filter", "top_p_filter"]
 
@@ -167,27 +168,8 @@ def sample_next_token(
 
 
 # ---------------------------------------------------------------------------------------- state helpers
-def _map_state(fn: Callable[..., torch.Tensor], *states: Any) -> Any:
-    """Apply ``fn`` leaf-wise to states of the same structure (dicts, lists, tuples, named tuples)."""
-    first = states[0]
-    if first is None:
-        return None
-    if isinstance(first, torch.Tensor):
-        return fn(*states)
-    if isinstance(first, dict):
-        return {key: _map_state(fn, *(s[key] for s in states)) for key in first}
-    if isinstance(first, (list, tuple)):
-        items = [_map_state(fn, *parts) for parts in zip(*states, strict=True)]
-        if hasattr(first, "_fields"):  # named tuple
-            return type(first)(*items)
-        return type(first)(items)
-    raise TypeError(
-        f"generation states must nest dicts, lists and tuples of tensors; got a {type(first).__name__}."
-    )
-
-
 def _select_rows(state: Any, rows: torch.Tensor) -> Any:
-    return _map_state(lambda t: t.index_select(0, rows.to(t.device)), state)
+    return map_state(lambda t: t.index_select(0, rows.to(t.device)), state)
 
 
 def _scatter_rows(parts: list[tuple[torch.Tensor, Any]], batch_size: int) -> Any:
@@ -200,7 +182,7 @@ def _scatter_rows(parts: list[tuple[torch.Tensor, Any]], batch_size: int) -> Any
             out.index_copy_(0, rows.to(out.device), leaf)
         return out
 
-    return _map_state(merge, *(state for _, state in parts))
+    return map_state(merge, *(state for _, state in parts))
 
 
 def _keep_rows(frozen: torch.Tensor, old: Any, new: Any) -> Any:
@@ -210,7 +192,7 @@ def _keep_rows(frozen: torch.Tensor, old: Any, new: Any) -> Any:
         mask = frozen.to(n.device).view(-1, *([1] * (n.dim() - 1)))
         return torch.where(mask, o, n)
 
-    return _map_state(pick, old, new)
+    return map_state(pick, old, new)
 
 
 def _state_batch_size(state: Any) -> int | None:
@@ -220,7 +202,7 @@ def _state_batch_size(state: Any) -> int | None:
         sizes.add(int(t.shape[0]) if t.dim() else -1)
         return t
 
-    _map_state(record, state)
+    map_state(record, state)
     if len(sizes) > 1:
         raise ValueError(
             f"every tensor of a generation state needs the batch on dim 0; got sizes {sorted(sizes)}."
@@ -478,11 +460,11 @@ AUTO_CUDA_GRAPH_MIN_TOKENS = 16
 
 def _capture(model: GenerationModel, token_ids: torch.Tensor, state: Any, fall_back: bool):
     """``CapturedStep(model, ...)``; with ``fall_back``, ``model.step`` (and a warning) if capture fails."""
-    if not fall_back:
-        return CapturedStep(model, token_ids, state)
     try:
         return CapturedStep(model, token_ids, state)
     except (RuntimeError, ValueError, TypeError) as err:
+        if not fall_back:
+            raise
         warnings.warn(
             f"could not capture the decoding step in a CUDA graph ({type(err).__name__}: {err}); decoding "
             "with eager steps. Pass cuda_graph=False to skip the attempt.",
