@@ -42,10 +42,24 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--parts", default="stack,headwise", help="stack and/or headwise")
     p.add_argument("--compile", action="store_true", help="also time the stack step under torch.compile")
+    p.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also list the N largest CUDA kernels of one step (torch.profiler)",
+    )
+    p.add_argument(
+        "--graph",
+        action="store_true",
+        help="also time the step captured whole in a CUDA graph (AdamW capturable): GPU time without host",
+    )
+    p.add_argument("--kinds", default="mlstm,mixed", help="stacks to time: mlstm and/or mixed")
     a = p.parse_args()
 
     import torch
     import triton.testing
+    from _gpu_bench import profile_once
 
     from xlstm_ts import mLSTMBlockConfig, sLSTMBlockConfig, xLSTMBlockStack, xLSTMBlockStackConfig
     from xlstm_ts.nn import FeedForwardConfig, LinearHeadwiseExpand, mLSTMLayerConfig, sLSTMLayerConfig
@@ -58,9 +72,34 @@ def main() -> None:
     def bench(fn, grads=None) -> float:
         return float(triton.testing.do_bench(fn, grad_to_none=grads, return_mode="median"))
 
+    def graph_step_ms(net, x, dt) -> float | str:
+        # a fresh capturable AdamW on the same parameters; warm-up on a side stream, capture, replay
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, capturable=True)
+
+        def step():
+            opt.zero_grad(set_to_none=False)
+            with torch.autocast("cuda", dtype=dt, enabled=dt != torch.float32):
+                y = net(x)
+            y.float().square().mean().backward()
+            opt.step()
+
+        try:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    step()
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                step()
+            return bench(graph.replay)
+        except Exception as err:  # report what stops the capture
+            return f"not capturable ({type(err).__name__}: {str(err)[:150]})"
+
     if "stack" in a.parts:
         B, S, E = STACK
-        for kind in ("mlstm", "mixed"):
+        for kind in a.kinds.split(","):
             common = dict(context_length=S, num_blocks=4, embedding_dim=E)
             m = mLSTMBlockConfig(mlstm=mLSTMLayerConfig(num_heads=4))
             if kind == "mlstm":
@@ -103,6 +142,16 @@ def main() -> None:
                     print(f"stack {kind:5s} B={B} S={S} E={E}, 4 blocks, {tag}: {ms:7.2f} ms per AdamW step "
                           f"({B / ms * 1e3:,.0f} samples/s)"
                           + (f", first 3 steps {warm_s:.1f} s" if label == "compiled" else ""), flush=True)  # fmt: skip
+                    if a.profile:
+                        rows, total = profile_once(step, 3)
+                        print(f"  {total:.2f} ms of CUDA kernels per step, {sum(r[2] for r in rows)} launches; "
+                              f"largest {a.profile}:")  # fmt: skip
+                        for kname, per, count in rows[: a.profile]:
+                            print(f"  {per:8.3f} ms {count:4d}x  {kname[:100]}")
+                    if a.graph and label == "eager":
+                        g_ms = graph_step_ms(net, x, dt)
+                        g_txt = f"{g_ms:7.2f} ms per step" if isinstance(g_ms, float) else g_ms
+                        print(f"  captured whole in a CUDA graph: {g_txt}", flush=True)
 
     if "headwise" in a.parts:
         for B, S, E, NH in HEADWISE:

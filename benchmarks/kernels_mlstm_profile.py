@@ -36,6 +36,11 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
     p.add_argument("--configs", help="JSON list of launch overrides; one summary line each")
+    p.add_argument(
+        "--wall",
+        action="store_true",
+        help="also print do_bench of forward+backward, eager and replayed from a CUDA graph (host excluded)",
+    )
     a = p.parse_args()
 
     import os
@@ -48,6 +53,24 @@ def main() -> None:
 
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA device")
+
+    import triton.testing
+
+    def wall(step, leaves) -> float:
+        return float(triton.testing.do_bench(step, return_mode="median"))
+
+    def graphed(step) -> float:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                step()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            step()
+        return float(triton.testing.do_bench(graph.replay, return_mode="median"))
+
     for idx in (int(s) for s in a.shapes.split(",")):
         B, NH, S, DK, DV = SHAPES[idx]
         g = torch.Generator(device="cuda").manual_seed(0)
@@ -76,6 +99,10 @@ def main() -> None:
                 continue
             if config is None:
                 print(f"\n## shape {SHAPES[idx]}: {total:.3f} ms of kernels per forward+backward")
+                if a.wall:
+                    print(
+                        f"do_bench fwd+bwd: eager {wall(step, leaves):.3f} ms, CUDA graph {graphed(step):.3f} ms"
+                    )
                 for name, per, count in rows[:14]:
                     print(f"{per:8.3f} ms  {count:3d}x  {name[:90]}")
             else:

@@ -68,6 +68,8 @@ def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.de
     return with_override(cfg, LAUNCH_ENV)
 
 
+#: Steps per block of the gate-gradient kernel (one program per head walks the sequence twice in such blocks).
+_GATE_BLOCK = 512
 #: Launch fallbacks of the two kernels that loop over value blocks (``BDV`` only sets their loop step).
 _SMALLER = (no_pipelining, halve("BDV"))
 
@@ -224,7 +226,7 @@ def _bwd_op(
     B, NH, S, DK = q.shape
     DV = v.shape[-1]
     BH, dev, f32 = B * NH, q.device, torch.float32
-    dtype, gate_dtype = q.dtype, i.dtype
+    dtype = q.dtype
     cfg, NC, _ = _saved_shapes(q, v, chunk_size)
     qf, kf, vf, i_f, f_f, h = (_flat(t) for t in (q, k, v, i, f, h4))
     c_t, n_t = c_t4.reshape(BH, DK, DV), n_t4.reshape(BH, DK)
@@ -271,44 +273,95 @@ def _bwd_op(
         L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
         num_stages=cfg["stages"], fallbacks=_SMALLER,
     )  # fmt: skip
-    # gate and stabiliser gradients: O(S) reductions per head
-    key_side = kdk  # B_j, [BH, S]
-    d_cum = qdq.sum(0) - key_side  # dF_t = A_t - B_t
-    d_i = key_side
+    # the final state's pull on F_S (through exp(F_S) in C_S, n_S), and the final stabiliser's gradient
+    pull = (dc_tf * c_t).sum((-2, -1)) + (dn_tf * n_t).sum(-1) if has_dfinal else None
+    dm_tf = dm_t.reshape(BH).to(f32).contiguous() if dm_t is not None else None
+    d_i, d_f, d_m_init = _gate_gradients(qdq, kdk, rho, i_f, f_f, m0f if has_init else None, pull, dm_tf, eps)
+
+    shape = (B, NH, S)
+    if has_init:
+        d_m0 = (dc0 * c0f).sum((-2, -1)) + (dn0 * n0f).sum(-1) + d_m_init
+        d_init = (dc0.view(B, NH, DK, DV), dn0.view(B, NH, DK), d_m0.view(B, NH, 1))
+    else:
+        d_init = tuple(torch.empty(0, device=dev, dtype=f32) for _ in range(3))
+    return (
+        dq.view(B, NH, S, DK),
+        dk.view(B, NH, S, DK),
+        dv.view(B, NH, S, DV),
+        d_i.view(shape),
+        d_f.view(shape),
+        *d_init,
+    )
+
+
+def _gate_gradients(
+    qdq: torch.Tensor,
+    kdk: torch.Tensor,
+    rho: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    m0: torch.Tensor | None,
+    pull: torch.Tensor | None,
+    dm_t: torch.Tensor | None,
+    eps: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The gate kernel (arguments and results as in :func:`gate_gradients_reference`; ``d i``, ``d f`` come
+    back in the dtype of the gates, and the routed ``d m0`` is an empty tensor when ``m0`` is None)."""
+    from ._triton.chunkwise_bwd import mlstm_bwd_gates_kernel
+
+    BH, S = kdk.shape
+    dev, f32 = kdk.device, torch.float32
+    empty = torch.empty(0, device=dev, dtype=f32)
+    d_i = torch.empty(BH, S, device=dev, dtype=i.dtype)
+    d_f = torch.empty(BH, S, device=dev, dtype=i.dtype)
+    d_m0 = torch.empty(BH, device=dev, dtype=f32) if m0 is not None else empty
+    mlstm_bwd_gates_kernel[(BH,)](
+        qdq, kdk, rho, i, f,
+        m0 if m0 is not None else empty, pull if pull is not None else empty, dm_t if dm_t is not None else empty,
+        torch.empty(BH, S, device=dev, dtype=torch.float64), torch.empty(BH, S, device=dev, dtype=torch.int8),
+        d_i, d_f, d_m0, S, qdq.shape[0], eps,
+        BLOCK=min(pow2(S), _GATE_BLOCK), HAS_INIT=m0 is not None, HAS_PULL=pull is not None,
+        HAS_DMT=dm_t is not None, num_warps=4,
+    )  # fmt: skip
+    return d_i, d_f, d_m0
+
+
+def gate_gradients_reference(
+    qdq: torch.Tensor,
+    kdk: torch.Tensor,
+    rho: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    m0: torch.Tensor | None,
+    pull: torch.Tensor | None,
+    dm_t: torch.Tensor | None,
+    eps: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What ``mlstm_bwd_gates_kernel`` computes, in plain PyTorch (the tests compare them).
+
+    ``qdq`` ``[NKB, BH, S]`` (partial ``q . dq``), ``kdk``, ``rho``, ``i``, ``f`` ``[BH, S]``, ``m0``, ``pull``,
+    ``dm_t`` ``[BH]`` or None; returns ``(d i, d f, d m0 routed through the stabiliser)`` in float32.
+    """
+    f32 = torch.float32
+    d_cum = qdq.sum(0) - kdk  # dF_t = A_t - B_t
+    d_i = kdk.clone()
     d_m = eps * rho  # d loss / d m_t through the outputs
-    if has_dfinal:
-        pull = (dc_tf * c_t).sum((-2, -1)) + (dn_tf * n_t).sum(-1)  # through exp(F_S) in C_S, n_S
+    if pull is not None:
         d_cum[:, -1] += pull
         d_m[:, -1] += -pull
     if dm_t is not None:
-        d_m[:, -1] += dm_t.reshape(BH).to(f32)
+        d_m[:, -1] += dm_t
     # m_t = F_t + max(m_0, running max of (i_j - F_j)): route d_m to F_t and to the arg-max
-    cum64 = F.logsigmoid(f_f.double()).cumsum(-1)
-    best, arg = torch.cummax(i_f.double() - cum64, dim=-1)
-    m0_64 = m0f.double()[:, None] if has_init else torch.zeros(BH, 1, device=dev, dtype=torch.float64)
+    cum64 = F.logsigmoid(f.double()).cumsum(-1)
+    best, arg = torch.cummax(i.double() - cum64, dim=-1)
+    m0_64 = m0.double()[:, None] if m0 is not None else torch.zeros_like(best[:, :1])
     from_init = m0_64 >= best  # the initial stabiliser is the maximum
     d_cum = d_cum + d_m
     to_key = torch.where(from_init, torch.zeros_like(d_m), d_m)
     d_i = d_i.scatter_add(-1, arg, to_key)
     d_cum = d_cum.scatter_add(-1, arg, -to_key)
     d_logf = d_cum.flip(-1).cumsum(-1).flip(-1)
-    d_f = d_logf * torch.sigmoid(-f_f.float())
-
-    shape = (B, NH, S)
-    if has_init:
-        d_m0 = (dc0 * c0f).sum((-2, -1)) + (dn0 * n0f).sum(-1) + (d_m * from_init).sum(-1)
-        d_init = (dc0.view(B, NH, DK, DV), dn0.view(B, NH, DK), d_m0.view(B, NH, 1))
-    else:
-        empty = torch.empty(0, device=dev, dtype=f32)
-        d_init = (empty, empty.clone(), empty.clone())
-    return (
-        dq.view(B, NH, S, DK),
-        dk.view(B, NH, S, DK),
-        dv.view(B, NH, S, DV),
-        d_i.view(shape).to(gate_dtype),
-        d_f.view(shape).to(gate_dtype),
-        *d_init,
-    )
+    return d_i, d_logf * torch.sigmoid(-f.to(f32)), (d_m * from_init).sum(-1)
 
 
 @_bwd_op.register_fake

@@ -272,3 +272,50 @@ def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
         assert_close_rel(a, b, 1e-5, f"final state {name}")
     for name, a, b in zip(GRAD_NAMES, g, g_ref, strict=True):
         assert_close_rel(a, b, 1e-4, f"gradient {name}")
+
+
+def _gate_case(BH, S, kind, seed):
+    g = torch.Generator().manual_seed(seed)
+    qdq = torch.randn(2, BH, S, generator=g)
+    kdk, rho = torch.randn(BH, S, generator=g), torch.randn(BH, S, generator=g) * 1e3
+    i = torch.randn(BH, S, generator=g) * 3
+    f = torch.randn(BH, S, generator=g) + 2
+    if kind == "ties":  # forget gates so open that F is below float64's resolution: i - F ties where i does
+        # (halves, so that no key ties with the zero initial stabiliser: which of two equal maxima takes the
+        # gradient is a choice, and log(1 + e) and log1p round e = exp(-60) differently)
+        i = torch.round(i) + 0.5
+        f = torch.full((BH, S), 60.0)
+    if kind == "late-records":  # input gates growing along the sequence: a new arg-max every few steps
+        i = i + torch.arange(S) * 0.2
+    return qdq, kdk, rho, i, f
+
+
+@pytest.mark.parametrize("S", [1, 15, 16, 17, 100])
+@pytest.mark.parametrize("kind", ["random", "ties", "late-records"])
+@pytest.mark.parametrize("extras", ["none", "init", "init+final"])
+def test_gate_kernel_matches_the_pytorch_reference_across_blocks(S, kind, extras, monkeypatch):
+    # blocks of 16 steps, so that S = 100 walks 7 blocks and the carries between blocks are exercised; the
+    # end-to-end tests above use sequences inside one block of the default size
+    from xlstm_ts.kernels.mlstm import triton_chunkwise as tc
+
+    monkeypatch.setattr(tc, "_GATE_BLOCK", 16)
+    BH = 3
+    qdq, kdk, rho, i, f = _gate_case(BH, S, kind, seed=S)
+    m0 = pull = dm_t = None
+    if extras != "none":
+        # one head whose initial stabiliser dominates everywhere, one never, one for a prefix
+        m0 = torch.tensor([1e3, -1e3, float(i[2, : max(1, S // 2)].max()) + 0.5])
+    if extras == "init+final":
+        pull, dm_t = torch.randn(BH), torch.randn(BH)
+    want = tc.gate_gradients_reference(qdq, kdk, rho, i, f, m0, pull, dm_t, 1e-3)
+    got = tc._gate_gradients(
+        *_to((qdq, kdk, rho, i, f), torch.float32),
+        *(None if t is None else t.to(DEVICE) for t in (m0, pull, dm_t)),
+        1e-3,
+    )
+    for name, a, b in zip(("d i", "d f"), got[:2], want[:2], strict=True):
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-5, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+    if m0 is not None:
+        torch.testing.assert_close(got[2].cpu(), want[2], rtol=1e-5, atol=1e-5)
+    else:
+        assert got[2].numel() == 0

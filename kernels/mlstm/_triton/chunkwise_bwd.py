@@ -19,9 +19,11 @@ at most 1.  The gate and stabiliser gradients are cheap reductions done by the w
   the memory gradient at the end of every chunk (and the initial-state gradients).
 * :func:`mlstm_chunkwise_bwd_dkdv_kernel`: grid ``(chunks, BH)``, no sequential dependency; loops over
   the value blocks and writes ``dk``, ``dv`` and ``k . dk``.
+* :func:`mlstm_bwd_gates_kernel`: grid ``(BH,)``; the input- and forget-gate gradients from those
+  per-step reductions, in two passes over the steps (see its docstring).
 
 The dq kernel also finishes the normaliser: ``den``, ``rho = -(dh . h) / den`` and ``eta`` (read by the
-other two), and ``q . dq``, so that the wrapper only does ``O(S)`` work per head.
+other two), and ``q . dq``; with ``k . dk`` from the dk/dv kernel these are all the gate kernel reads.
 """
 
 from __future__ import annotations
@@ -298,8 +300,152 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
     tl.store(KDK + bh * S + t, tl.sum(k.to(tl.float32) * d_k, 1), mask=mask_t)
 
 
+@triton.jit
+def _larger(a, b):
+    return tl.maximum(a, b)
+
+
+@triton.jit
+def _first_by_index(a_idx, a_val, b_idx, b_val):
+    # combine of a scan that keeps the entry with the smaller index
+    take_a = a_idx < b_idx
+    return tl.where(take_a, a_idx, b_idx), tl.where(take_a, a_val, b_val)
+
+
+@triton.jit
+def mlstm_bwd_gates_kernel(
+    QDQ_P,
+    KDK,
+    RHO,  # partial q . dq [NKB, BH, S], k . dk [BH, S], rho [BH, S] (float32)
+    IG,
+    FG,  # gate pre-activations [BH, S]
+    M0,  # initial stabiliser [BH] (read when HAS_INIT)
+    PULL,  # [BH]: (dC_S . C_S) + (dn_S . n_S), the final state's pull on F_S (read when HAS_PULL)
+    DM_T,  # [BH]: gradient of the final stabiliser (read when HAS_DMT)
+    G_EX,
+    REC,  # scratch [BH, S]: exclusive running sum of the arg-max routing (float64), record flags (int8)
+    DI,
+    DF,  # outputs [BH, S] (dtype of the gates)
+    DM0,  # output [BH]: the stabiliser gradient routed to the initial state (written when HAS_INIT)
+    S,
+    NKB,
+    eps,
+    BLOCK: tl.constexpr,
+    HAS_INIT: tl.constexpr,
+    HAS_PULL: tl.constexpr,
+    HAS_DMT: tl.constexpr,
+):
+    """Gate gradients of one head (grid ``(BH,)``).
+
+    With ``A_t = q_t . dq_t``, ``B_j = k_j . dk_j`` and ``d_m_t = eps * rho_t`` (plus the final state's terms
+    at the last step), the gradients of the log weights give ``d i_j = B_j`` and ``dF_t = A_t - B_t + d_m_t``.
+    The stabiliser ``m_t = F_t + max(m_0, max_{j<=t} (i_j - F_j))`` also sends ``d_m_t`` to the arg-max key
+    ``a_t`` (``+`` to ``d i``, ``-`` to ``dF``), unless ``m_0`` is the maximum.  The arg-max is the last
+    *record* ``j <= t`` (a step whose ``i_j - F_j`` is at least every earlier one; ties go to the later step,
+    as ``torch.cummax`` does), so each record ``r`` collects the routed ``d_m`` of the steps from ``r`` up
+    to the next record: a difference of the running sum ``G`` of routed values.  Pass 1 (steps in order)
+    finds the records and writes the exclusive ``G``; pass 2 (in reverse) finds each step's next record,
+    forms ``d i`` and the reverse running sum ``d log f_t = sum_{s >= t} dF_s``, and ``d f = d log f *
+    sigmoid(-f)``.  ``F``, the maximum and ``G`` are float64, as in the PyTorch reference beside the
+    wrapper (``gate_gradients_reference``).
+    """
+    bh = tl.program_id(0).to(tl.int64)
+    BH = tl.num_programs(0)
+    offs = tl.arange(0, BLOCK)
+    base = bh * S
+    n_blocks = tl.cdiv(S, BLOCK)
+    if HAS_INIT:
+        m0 = tl.load(M0 + bh).to(tl.float64)
+    else:
+        m0 = tl.zeros([], dtype=tl.float64)
+    last_extra = tl.zeros([], dtype=tl.float32)  # d_m at the last step beyond eps * rho
+    pull = tl.zeros([], dtype=tl.float32)
+    if HAS_PULL:
+        pull = tl.load(PULL + bh)
+        last_extra -= pull
+    if HAS_DMT:
+        last_extra += tl.load(DM_T + bh)
+
+    # pass 1: records, routed d_m and its exclusive running sum
+    cum = tl.zeros([], dtype=tl.float64)  # F at the end of the previous block
+    best = tl.full([], float("-inf"), dtype=tl.float64)
+    g_run = tl.zeros([], dtype=tl.float64)
+    to_init = tl.zeros([], dtype=tl.float32)
+    for blk in range(n_blocks):
+        t = blk * BLOCK + offs
+        mask = t < S
+        ig = tl.load(IG + base + t, mask=mask, other=0.0).to(tl.float64)
+        fg = tl.load(FG + base + t, mask=mask, other=0.0).to(tl.float64)
+        logf = tl.where(mask, tl.minimum(fg, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(fg))), 0.0)
+        cum_t = cum + tl.cumsum(logf, 0)
+        val = tl.where(mask, ig - cum_t, float("-inf"))
+        best_t = tl.maximum(tl.associative_scan(val, 0, _larger), best)
+        rec = mask & (val >= best_t)
+        from_init = m0 >= best_t
+        d_m = eps * tl.load(RHO + base + t, mask=mask, other=0.0)
+        d_m = tl.where(t == S - 1, d_m + last_extra, d_m)
+        d_m = tl.where(mask, d_m, 0.0)
+        routed = tl.where(from_init, 0.0, d_m).to(tl.float64)
+        g_incl = g_run + tl.cumsum(routed, 0)
+        tl.store(G_EX + base + t, g_incl - routed, mask=mask)
+        tl.store(REC + base + t, rec.to(tl.int8), mask=mask)
+        to_init += tl.sum(tl.where(from_init, d_m, 0.0), 0)
+        cum += tl.sum(logf, 0)
+        best = tl.maximum(best, tl.max(val, 0))
+        g_run += tl.sum(routed, 0)
+    if HAS_INIT:
+        tl.store(DM0 + bh, to_init)
+    g_total = g_run
+    tl.debug_barrier()  # pass 2 reads what other threads of this program wrote in pass 1
+
+    # pass 2, last block first: next records, d i, and the reverse running sum of dF
+    nxt = g_total  # G_EX at the first record after the current block (g_total if none)
+    tail = tl.zeros([], dtype=tl.float64)  # sum of dF over the later blocks (without the routing)
+    NONE = 2147483647
+    for rev in range(n_blocks):
+        blk = n_blocks - 1 - rev
+        t = blk * BLOCK + offs
+        mask = t < S
+        a = tl.zeros([BLOCK], dtype=tl.float32)
+        for kb in range(NKB):
+            a += tl.load(QDQ_P + kb * BH * S + base + t, mask=mask, other=0.0)
+        b = tl.load(KDK + base + t, mask=mask, other=0.0)
+        d_m = eps * tl.load(RHO + base + t, mask=mask, other=0.0)
+        d_m = tl.where(t == S - 1, d_m + last_extra, d_m)
+        d_cum = a - b + d_m
+        d_cum = tl.where(t == S - 1, d_cum + pull, d_cum)
+        d_cum = tl.where(mask, d_cum, 0.0).to(tl.float64)
+        rev_sum = tail + tl.cumsum(d_cum, 0, reverse=True)  # sum over s >= t of dF_s
+        g_ex = tl.load(G_EX + base + t, mask=mask, other=0.0)
+        rec = tl.load(REC + base + t, mask=mask, other=0) != 0
+        # first record at or after t in this block (its index and G_EX), then strictly after t
+        idx_in, g_in = tl.associative_scan(
+            (tl.where(rec, offs, NONE), g_ex), 0, _first_by_index, reverse=True
+        )
+        g_in = tl.where(idx_in == NONE, nxt, g_in)
+        shifted = mask & (offs < BLOCK - 1) & (t + 1 < S)
+        rec_nx = tl.load(REC + base + t + 1, mask=shifted, other=0) != 0
+        g_nx = tl.load(G_EX + base + t + 1, mask=shifted, other=0.0)
+        idx_ex, g_ex_next = tl.associative_scan(
+            (tl.where(rec_nx, offs, NONE), g_nx), 0, _first_by_index, reverse=True
+        )
+        g_ex_next = tl.where(idx_ex == NONE, nxt, g_ex_next)
+        d_i = b.to(tl.float64) + tl.where(rec, g_ex_next - g_ex, 0.0)
+        d_logf = rev_sum - (g_total - g_in)
+        fg = tl.load(FG + base + t, mask=mask, other=0.0).to(tl.float32)
+        sig = tl.exp(-tl.abs(fg))
+        sig = tl.where(fg >= 0.0, sig / (1.0 + sig), 1.0 / (1.0 + sig))  # sigmoid(-f)
+        d_f = d_logf.to(tl.float32) * sig
+        tl.store(DI + base + t, d_i.to(DI.dtype.element_ty), mask=mask)
+        tl.store(DF + base + t, d_f.to(DF.dtype.element_ty), mask=mask)
+        first = tl.min(tl.where(rec, offs, NONE), 0)
+        nxt = tl.where(first == NONE, nxt, tl.sum(tl.where(offs == first, g_ex, 0.0), 0))
+        tail += tl.sum(d_cum, 0)
+
+
 __all__ = [
     "mlstm_bwd_dstates_kernel",
+    "mlstm_bwd_gates_kernel",
     "mlstm_chunkwise_bwd_dkdv_kernel",
     "mlstm_chunkwise_bwd_dq_kernel",
     "triton",
