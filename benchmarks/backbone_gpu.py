@@ -55,7 +55,17 @@ def main() -> None:
         help="also time the step captured whole in a CUDA graph (AdamW capturable): GPU time without host",
     )
     p.add_argument("--kinds", default="mlstm,mixed", help="stacks to time: mlstm and/or mixed")
+    p.add_argument(
+        "--precision",
+        default="highest",
+        choices=["highest", "high", "medium"],
+        help="torch.set_float32_matmul_precision for the run (our float32 kernels follow it)",
+    )
     a = p.parse_args()
+
+    import torch as _torch
+
+    _torch.set_float32_matmul_precision(a.precision)
 
     import torch
     import triton.testing

@@ -41,7 +41,17 @@ def main() -> None:
         action="store_true",
         help="also print do_bench of forward+backward, eager and replayed from a CUDA graph (host excluded)",
     )
+    p.add_argument(
+        "--precision",
+        default="highest",
+        choices=["highest", "high", "medium"],
+        help="torch.set_float32_matmul_precision for the run (our float32 kernels follow it)",
+    )
     a = p.parse_args()
+
+    import torch as _torch
+
+    _torch.set_float32_matmul_precision(a.precision)
 
     import os
 

@@ -21,6 +21,9 @@ What is timed (fixed seed, so every implementation of a family sees the same ten
 * ``ours_native``: the same with ``kernel="sequence--native"`` (PyTorch step loop), float32.
 * ``ours_layer``: our ``xlstm_ts.nn.sLSTMLayer`` (E, NH heads, conv 4, backend "auto"), float32,
   input x ``[B, S, E]`` ~ N(0, 1).
+* ``ours_triton_f32_high`` / ``ours_layer_high``: the float32 kernel and layer under
+  ``torch.set_float32_matmul_precision("high")``, which our kernels follow (three TF32 products per
+  float32 product, on tensor cores).
 * ``ours_layer_bf16``: the same layer and input under ``torch.autocast(dtype=bfloat16)`` (float32
   parameters and states, bfloat16 projections and recurrent products), the precision the reference
   "cuda" layer runs at by default.
@@ -79,7 +82,19 @@ IMPLS = {
     "ours_triton_f32": ("ours `sequence--triton` (kernel, fp32)", "kernel", "sequence--triton", "float32"),
     "ours_triton_bf16": ("ours `sequence--triton` (kernel, bf16)", "kernel", "sequence--triton", "bfloat16"),
     "ours_native": ("ours `sequence--native` (kernel, fp32)", "kernel", "sequence--native", "float32"),
+    "ours_triton_f32_high": (
+        "ours `sequence--triton` (kernel, fp32, matmul precision high)",
+        "kernel",
+        "sequence--triton",
+        "float32",
+    ),
     "ours_layer": ("ours sLSTMLayer, backend auto (fp32)", "ours_layer", "auto", "float32"),
+    "ours_layer_high": (
+        "ours sLSTMLayer, auto, fp32, matmul precision high",
+        "ours_layer",
+        "auto",
+        "float32",
+    ),
     "ours_layer_bf16": ("ours sLSTMLayer, auto, bf16 autocast", "ours_layer", "auto", "bfloat16"),
     "ref_cuda": ("reference xlstm sLSTMLayer `cuda`", "ref_layer", "cuda", "float32"),
     "ref_vanilla": ("reference xlstm sLSTMLayer `vanilla`", "ref_layer", "vanilla", "float32"),
@@ -133,6 +148,8 @@ def _make(spec: dict, out: dict):
     DH = E // NH
     device = torch.device(spec["device"])
     dtype = getattr(torch, dtype_name)
+    if impl.endswith("_high"):  # float32 products as three TF32 products (the kernels follow this setting)
+        torch.set_float32_matmul_precision("high")
     if family != "lstm":
         out["origin"] = _import_ours()
 
@@ -291,6 +308,8 @@ def ratios(doc: dict) -> list[dict]:
     comps = [
         ("ours_layer", "ref_cuda", "ref"),
         ("ours_layer", "cudnn_lstm", "cudnn"),
+        ("ours_layer_high", "ref_cuda", "ref"),
+        ("ours_layer_high", "cudnn_lstm", "cudnn"),
         ("ours_layer_bf16", "ref_cuda", "ref"),
         ("ours_layer_bf16", "cudnn_lstm", "cudnn"),
         ("ours_triton_f32", "ref_cuda", "ref"),

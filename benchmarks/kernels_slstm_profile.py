@@ -36,7 +36,17 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--configs", help="JSON list of launch overrides for the kernel alone; one line each")
     p.add_argument("--rows", type=int, default=12, help="kernels listed per layer profile")
+    p.add_argument(
+        "--precision",
+        default="highest",
+        choices=["highest", "high", "medium"],
+        help="torch.set_float32_matmul_precision for the run (our float32 kernels follow it)",
+    )
     a = p.parse_args()
+
+    import torch as _torch
+
+    _torch.set_float32_matmul_precision(a.precision)
 
     import os
     import statistics

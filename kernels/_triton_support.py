@@ -35,8 +35,24 @@ def triton_supports(device: torch.device, dtype: torch.dtype) -> bool:
     return torch.device(device).type == "cuda" and dtype in TRITON_DTYPES and _TRITON_INSTALLED
 
 
-#: ``MODE`` constexpr of the kernels for each activation dtype (see ``kernels/_triton/common.py``).
+#: ``MODE`` constexpr of the kernels for each activation dtype (see ``kernels/_triton/common.py``); float32
+#: inputs take the mode of :data:`FLOAT32_MODES` that ``torch.get_float32_matmul_precision()`` names.
 TRITON_MODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+#: float32 modes by matmul precision: exact float32 products ("highest", PyTorch's default), three TF32 products
+#: per product ("high": close to float32, on tensor cores), one TF32 product ("medium").
+FLOAT32_MODES = {"highest": 0, "high": 3, "medium": 4}
+
+
+def triton_mode(dtype: torch.dtype) -> int:
+    """The ``MODE`` the kernels run in for inputs of ``dtype`` (which must be in :data:`TRITON_DTYPES`)."""
+    if dtype == torch.float32:
+        return FLOAT32_MODES[torch.get_float32_matmul_precision()]
+    return TRITON_MODES[dtype]
+
+
+def is_float32_mode(mode: int) -> bool:
+    """Whether ``mode`` is one of the float32 modes (operands kept in float32, whatever their products)."""
+    return mode in FLOAT32_MODES.values()
 
 
 def pow2(x: int, least: int = 16) -> int:

@@ -1,14 +1,16 @@
 """``@triton.jit`` helpers shared by the mLSTM and sLSTM kernels: overflow-free log-sigmoid, sigmoid and
 tanh, and the two kinds of matrix product.
 
-``MODE`` says what the inputs are: 0 float32, 1 float16, 2 bfloat16.
+``MODE`` says what the inputs are: 0 float32, 1 float16, 2 bfloat16, and two more float32 modes that
+follow ``torch.set_float32_matmul_precision``: 3 ("high") and 4 ("medium").
 
 * :func:`dot_in` multiplies operands that are bounded by the inputs (``q k^T``, weights times ``v``): in
-  the inputs' own dtype with float32 accumulation, or exactly in float32 (``input_precision="ieee"``) for
-  float32 inputs.
+  the inputs' own dtype with float32 accumulation; float32 inputs exactly in float32
+  (``input_precision="ieee"``, mode 0), as three TF32 products (``"tf32x3"``, mode 3: close to float32, on
+  tensor cores) or one (``"tf32"``, mode 4).
 * :func:`dot_wide` multiplies operands that can grow past the inputs' range (the memory ``C``, output
-  gradients divided by a small normaliser): float32 for float32 and float16 inputs (tf32 for the latter),
-  bfloat16 (float32's range) for bfloat16 inputs.
+  gradients divided by a small normaliser): float32 for float32 and float16 inputs (tf32 for the latter;
+  the float32 modes as in ``dot_in``), bfloat16 (float32's range) for bfloat16 inputs.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def tanh(x):
 def dot_in(a, b, MODE: tl.constexpr):
     if MODE == 0:
         return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
+    elif MODE == 3:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="tf32x3")
+    elif MODE == 4:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="tf32")
     elif MODE == 1:
         return tl.dot(a.to(tl.float16), b.to(tl.float16))
     else:
@@ -52,7 +58,9 @@ def dot_in(a, b, MODE: tl.constexpr):
 def dot_wide(a, b, MODE: tl.constexpr):
     if MODE == 0:
         return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
-    elif MODE == 1:
+    elif MODE == 3:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="tf32x3")
+    elif MODE == 4 or MODE == 1:
         return tl.dot(a.to(tl.float32), b.to(tl.float32))
     else:
         return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16))

@@ -22,12 +22,24 @@ gradients (``O(S)`` work per head) run here in PyTorch:
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 
 import torch
 import torch.nn.functional as F
 
-from .._triton_support import TRITON_MODES, halve, launch, no_pipelining, pow2, sm_count, with_override
+from .._triton_support import (
+    TRITON_MODES,
+    halve,
+    is_float32_mode,
+    launch,
+    no_pipelining,
+    pow2,
+    sm_count,
+    triton_mode,
+    with_override,
+)
 from ..states import mLSTMState
 
 #: Largest head dims the Triton kernels take (registers hold a ``DK x block`` tile of the memory).
@@ -40,11 +52,21 @@ def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.de
     """Tile sizes, warps and pipelining depth, by heuristics measured on an H100 (never autotuned).
 
     The sweeps behind them (``benchmarks/kernels_mlstm_profile.py --configs``) and the measurement behind each
-    rule below are in docs/benchmarks.md, 'mLSTM launch heuristics'.
+    rule below are in docs/benchmarks.md, 'mLSTM launch heuristics'.  Looked up once per shape (and override):
+    the forward and the backward of every call need it.
     """
+    key = (BH, S, DK, DV, chunk_size, device, mode, os.environ.get(LAUNCH_ENV))
+    if all(type(d) is int for d in (BH, S, DK, DV)):
+        return dict(_launch_cached(*key))
+    return _launch_rules(*key)  # symbolic sizes (torch.compile's fake tensors) are not hashable
+
+
+def _launch_rules(
+    BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.device, mode: int, override: str | None
+) -> dict:
     BDK = pow2(DK)
     L = min(pow2(min(chunk_size, 128)), pow2(S))
-    if mode == 0:
+    if is_float32_mode(mode):
         # float32 operands: the exact-float32 products of [L, L] and [L, DK] tiles run on CUDA cores and spill
         # registers at L = 64, so chunk tiles are capped at 16 (measured at DK = 64; larger heads hold more
         # per tile, so they get the same cap).  Any L gives the same result up to rounding.
@@ -65,7 +87,10 @@ def _launch(BH: int, S: int, DK: int, DV: int, chunk_size: int, device: torch.de
     wide_v = min(pow2(DV), 128)
     wide = BH * -(-DK // 64) * -(-DV // wide_v) >= 1.5 * sm_count(device)
     cfg.update(BDK_T=min(BDK, 64), BDV_T=wide_v if wide else min(pow2(DV), 64), warps_T=4, stages_T=3)
-    return with_override(cfg, LAUNCH_ENV)
+    return with_override(cfg, LAUNCH_ENV)  # (``override`` is that variable's value: part of the cache key)
+
+
+_launch_cached = functools.lru_cache(maxsize=256)(_launch_rules)
 
 
 #: Steps per block of the gate-gradient kernel (one program per head walks the sequence twice in such blocks).
@@ -96,7 +121,7 @@ def _flat_state(
 def _saved_shapes(q: torch.Tensor, v: torch.Tensor, chunk_size: int) -> tuple[dict, int, torch.dtype]:
     """Launch config, chunk count and dtype of the chunk-entry memories (shared by the op and its fake)."""
     B, NH, S, DK = q.shape
-    mode = TRITON_MODES[q.dtype]
+    mode = triton_mode(q.dtype)
     cfg = _launch(B * NH, S, DK, v.shape[-1], chunk_size, q.device, mode)
     # chunk-entry memories: bfloat16 inputs multiply them in bfloat16 anyway, so they are kept in it
     return cfg, -(-S // cfg["L"]), torch.bfloat16 if mode == 2 else torch.float32
@@ -127,7 +152,7 @@ def _fwd_op(
     B, NH, S, DK = q.shape
     DV = v.shape[-1]
     BH = B * NH
-    mode = TRITON_MODES[q.dtype]
+    mode = triton_mode(q.dtype)
     cfg, NC, c_s_dtype = _saved_shapes(q, v, chunk_size)
     L = cfg["L"]
     dev, f32 = q.device, torch.float32
@@ -236,10 +261,13 @@ def _bwd_op(
     scale = 1.0 / math.sqrt(DK)
     dh = _flat(dh)
     has_dfinal = dc_t is not None or dn_t is not None
-    dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
-    dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
+    if has_dfinal:  # (the kernel reads them only then)
+        dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
+        dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
+    else:
+        dc_tf = dn_tf = torch.empty(0, device=dev, dtype=f32)
 
-    mode = TRITON_MODES[dtype]
+    mode = triton_mode(dtype)
     n_kb = -(-DK // cfg["BDK_Q"])
     dq = torch.empty(BH, S, DK, device=dev, dtype=dtype)
     den = torch.empty(BH, S, device=dev, dtype=f32)

@@ -27,7 +27,17 @@ from __future__ import annotations
 import torch
 
 from .._linalg import sum_outer
-from .._triton_support import TRITON_MODES, halve, launch, no_pipelining, pow2, switch_off, with_override
+from .._triton_support import (
+    TRITON_MODES,
+    halve,
+    is_float32_mode,
+    launch,
+    no_pipelining,
+    pow2,
+    switch_off,
+    triton_mode,
+    with_override,
+)
 from ..states import sLSTMState
 
 #: Largest head dim the Triton kernels take.
@@ -51,21 +61,22 @@ def _launch(B: int, DH: int, mode: int) -> dict:
     formed outside the kernel (``ACC_DR`` off): accumulating it in registers was slower at every swept shape.
     """
     BDH = pow2(DH)
-    itemsize = 4 if mode == 0 else 2
-    on_chip_max = RESIDENT_MAX_DH[mode != 0]
+    f32 = is_float32_mode(mode)
+    itemsize = 4 if f32 else 2
+    on_chip_max = RESIDENT_MAX_DH[not f32]
     cfg = dict(
         BB=16,
         BDH=BDH,
         RESIDENT=4 * BDH * BDH * itemsize <= 64 * 1024,
         ACC_DR=False,
         warps=4 if BDH <= 32 else 8,  # forward
-        warps_bwd=8 if BDH > 64 or (BDH == 64 and mode != 0) else 4,
+        warps_bwd=8 if BDH > 64 or (BDH == 64 and not f32) else 4,
         stages=3,
         # wide heads: state through memory, output columns in blocks of BN (16 in float32: larger blocks
         # spill registers; 64 in 16-bit), 8 warps, 3 stages (H100 sweep: see docs/benchmarks.md, 'sLSTM launch
         # heuristics')
         WIDE=on_chip_max < BDH,
-        BN=min(BDH, 16 if mode == 0 else 64),
+        BN=min(BDH, 16 if f32 else 64),
     )
     return with_override(cfg, LAUNCH_ENV)
 
@@ -96,7 +107,7 @@ def _fwd_op(
     from ._triton.sequence_fwd import slstm_fwd_kernel
 
     B, S, NH, _, DH = x.shape
-    mode = TRITON_MODES[x.dtype]
+    mode = triton_mode(x.dtype)
     cfg = _launch(B, DH, mode)
     dev, f32 = x.device, torch.float32
     xc, rc, bc = x.contiguous(), r.contiguous(), b.contiguous()
@@ -157,7 +168,7 @@ def _bwd_op(
     from ._triton.sequence_bwd import slstm_bwd_kernel
 
     B, S, NH, DH = dh.shape
-    mode = TRITON_MODES[x_dtype]
+    mode = triton_mode(x_dtype)
     cfg = _launch(B, DH, mode)
     dev, f32 = r.device, torch.float32
     rc = r.contiguous()

@@ -319,3 +319,60 @@ def test_gate_kernel_matches_the_pytorch_reference_across_blocks(S, kind, extras
         torch.testing.assert_close(got[2].cpu(), want[2], rtol=1e-5, atol=1e-5)
     else:
         assert got[2].numel() == 0
+
+
+@pytest.fixture
+def matmul_precision():
+    # set torch's float32 matmul precision for one test, and put the previous one back
+    before = torch.get_float32_matmul_precision()
+    yield torch.set_float32_matmul_precision
+    torch.set_float32_matmul_precision(before)
+
+
+def test_float32_mode_follows_torchs_matmul_precision(matmul_precision):
+    from xlstm_ts.kernels._triton_support import is_float32_mode, triton_mode
+
+    modes = {}
+    for precision in ("highest", "high", "medium"):
+        matmul_precision(precision)
+        modes[precision] = triton_mode(torch.float32)
+        assert triton_mode(torch.bfloat16) == 2 and triton_mode(torch.float16) == 1
+    assert modes == {"highest": 0, "high": 3, "medium": 4}
+    assert all(is_float32_mode(m) for m in modes.values()) and not is_float32_mode(2)
+
+
+def test_float32_modes_run_and_match_under_the_interpreter(matmul_precision):
+    # the interpreter multiplies exactly whatever the mode, so this checks the plumbing of modes 3 and 4 (launch
+    # rules, saved dtypes, the fake shapes); their rounding is checked by the GPU test below
+    inputs, init = make_inputs(1, 2, 40, 16, 16, state=True)
+    h_ref, _, g_ref = _reference(inputs, init)
+    for precision in ("high", "medium"):
+        matmul_precision(precision)
+        h, _, g = _grads(_triton_fn(16), _to(inputs, torch.float32), mLSTMState(*_to(init, torch.float32)))
+        assert_close_rel(h, h_ref, 1e-5, f"h ({precision})")
+        for name, a, b in zip(GRAD_NAMES, g, g_ref, strict=True):
+            assert_close_rel(a, b, 1e-4, f"gradient {name} ({precision})")
+
+
+#: "high" (three TF32 products per product) keeps about float32's accuracy; "medium" (one TF32 product: 11
+#: significant bits per operand) is as coarse as float16
+PRECISION_TOL = {"high": (2e-4, 5e-4), "medium": (5e-3, 2e-2)}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["high", "medium"])
+@pytest.mark.parametrize(
+    "B,NH,S,DK,DV", [(2, 2, 63, 64, 64), (1, 4, 65, 128, 128), (1, 2, 300, 128, 64)], ids=str
+)
+def test_gpu_float32_under_lower_matmul_precision(B, NH, S, DK, DV, precision, matmul_precision):
+    inputs, init = make_inputs(B, NH, S, DK, DV, state=True)
+    h_ref, st_ref, g_ref = _reference([t.cuda() for t in inputs], mLSTMState(*(t.cuda() for t in init)))
+    matmul_precision(precision)
+    _poison_cuda_cache()
+    h, st, g = _grads(_triton_fn(64), _to(inputs, torch.float32), mLSTMState(*_to(init, torch.float32)))
+    out_tol, grad_tol = PRECISION_TOL[precision]
+    assert_close_rel(h, h_ref, out_tol, "h")
+    for name, a, b in zip("cnm", st, st_ref, strict=True):
+        assert_close_rel(a, b, out_tol, f"final state {name}")
+    for name, a, b in zip(GRAD_NAMES, g, g_ref, strict=False):
+        assert_close_rel(a, b, grad_tol, f"gradient {name}")

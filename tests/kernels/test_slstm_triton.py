@@ -334,3 +334,28 @@ def test_auto_routes_by_head_dim():
                 DH,
                 dtype,
             )
+
+
+#: "high" (three TF32 products per product) keeps about float32's accuracy; "medium" (one TF32 product) is as
+#: coarse as float16
+PRECISION_TOL = {"high": (2e-4, 1e-3), "medium": (5e-3, 2e-2)}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["high", "medium"])
+@pytest.mark.parametrize("DH", [32, 64, 128])
+def test_gpu_float32_under_lower_matmul_precision(DH, precision):
+    # the float32 modes that follow torch.set_float32_matmul_precision (128 runs the wide kernels)
+    S, NH, B = 40, 2, 64
+    inputs, init = make_inputs(B, S, NH, DH, state=True)
+    ref = _grads(
+        slstm_recurrent_naive, [t.cuda().double() for t in inputs], sLSTMState(*(t.cuda() for t in init))
+    )
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    try:
+        _poison_cuda_cache()
+        got = _grads(_triton, _to(inputs, torch.float32), sLSTMState(*_to(init, torch.float32)))
+    finally:
+        torch.set_float32_matmul_precision(before)
+    _check(got, ref, *PRECISION_TOL[precision])

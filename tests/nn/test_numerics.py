@@ -101,3 +101,40 @@ def test_headwise_linear_under_bf16_autocast_keeps_parameter_dtypes(E, NH, split
     ref.square().mean().backward()
     torch.testing.assert_close(layer.weight.grad, w2.grad, rtol=0.05, atol=1e-3)
     torch.testing.assert_close(x.grad, x2.grad, rtol=0.05, atol=1e-5)
+
+
+@pytest.mark.parametrize("NH,d_in,expand", [(4, 4, 1), (3, 5, 2), (16, 2, 1)])
+def test_dense_block_diagonal_headwise_equals_the_per_head_product(NH, d_in, expand, monkeypatch):
+    # the 16-bit CUDA path for narrow heads (one dense GEMM with the block-diagonal weight), run here in
+    # float64 on the CPU: outputs and both gradients against the per-head einsum
+    monkeypatch.setattr(components, "_DENSE_DEVICES", {"cpu"})
+    monkeypatch.setattr(components, "_SPLIT_ROWS", {"cpu": 1})
+    monkeypatch.setattr(components.LinearHeadwiseExpand, "_dense", lambda self, x: True)
+    torch.manual_seed(0)
+    E = NH * d_in
+    layer = LinearHeadwiseExpand(E, NH, bias=True, expand_factor=expand).double()
+    x = torch.randn(3, 1100, E, dtype=torch.float64, requires_grad=True)
+    dy = torch.randn(3, 1100, E * expand, dtype=torch.float64)
+    y = layer(x)
+    y.backward(dy)
+    x2 = x.detach().clone().requires_grad_(True)
+    w2 = layer.weight.detach().clone().requires_grad_(True)
+    ref = torch.einsum("bshi,hoi->bsho", x2.view(3, 1100, NH, d_in), w2).reshape(3, 1100, -1) + layer.bias
+    ref.backward(dy)
+    torch.testing.assert_close(y, ref.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(layer.weight.grad, w2.grad, rtol=1e-10, atol=1e-10)
+
+
+def test_dense_block_diagonal_headwise_is_chosen_for_16_bit_products_of_narrow_heads(monkeypatch):
+    monkeypatch.setattr(components, "_DENSE_DEVICES", {"cpu"})
+    narrow, wide = LinearHeadwiseExpand(64, 16), LinearHeadwiseExpand(64, 2)  # heads of 4 and of 32
+    x = torch.randn(2, 3, 64)
+    assert not narrow._dense(x) and not wide._dense(x)  # float32 products keep the per-head GEMM
+    assert narrow._dense(x.bfloat16()) and not wide._dense(x.bfloat16())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert narrow._dense(x)
+        y = narrow(x)
+    assert y.dtype == torch.bfloat16
+    monkeypatch.setattr(components, "_DENSE_DEVICES", {"cuda"})
+    assert not narrow._dense(x.bfloat16())  # only where the device is listed

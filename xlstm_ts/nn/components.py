@@ -160,6 +160,52 @@ class _HeadwiseMatmul(torch.autograd.Function):
         return dx, dw
 
 
+#: Devices on which narrow heads (``d_in`` below ``_DENSE_BELOW``) multiply as one dense block-diagonal GEMM when
+#: the product runs in 16 bits (see _BlockDiagonalMatmul).
+_DENSE_DEVICES = {"cuda"}
+_DENSE_BELOW = 16
+
+
+def _block_diagonal(w: torch.Tensor) -> torch.Tensor:
+    """``[NH, d_out, d_in]`` -> the ``[NH * d_out, NH * d_in]`` matrix with those blocks on its diagonal."""
+    NH, d_out, d_in = w.shape
+    eye = torch.eye(NH, device=w.device, dtype=w.dtype)
+    return (w[:, :, None, :] * eye[:, None, :, None]).reshape(NH * d_out, NH * d_in)
+
+
+def _diagonal_blocks(m: torch.Tensor, NH: int) -> torch.Tensor:
+    """Inverse of :func:`_block_diagonal`: the ``NH`` diagonal blocks of ``m``, ``[NH, d_out, d_in]``."""
+    d_out, d_in = m.shape[0] // NH, m.shape[1] // NH
+    return m.view(NH, d_out, NH, d_in).diagonal(dim1=0, dim2=2).permute(2, 0, 1).contiguous()
+
+
+class _BlockDiagonalMatmul(torch.autograd.Function):
+    """``x @ w^T`` per head as one dense GEMM with the block-diagonal matrix of ``w``: ``x`` ``[N, NH * d_in]``.
+
+    For narrow heads a batched GEMM per head runs in tiny tiles (16 x 16 tensor-core tiles at ``d_in = 4``, a
+    quarter of which is used), and its ``[NH, N, d]`` layout costs a transpose copy on the way in and out; the
+    dense product does ``NH`` times the arithmetic, which 16-bit tensor cores absorb, reads and writes the
+    rows where they are, and gives the same result (the extra terms are exact zeros).  Used on CUDA when the
+    product runs in 16 bits (measured: see docs/benchmarks.md, 'Weight gradients over long row counts')."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return x @ _block_diagonal(w).t()
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, w = ctx.saved_tensors
+        NH = w.shape[0]
+        dx = dw = None
+        if ctx.needs_input_grad[0]:
+            dx = (dy @ _block_diagonal(w).to(dy.dtype)).to(x.dtype)
+        if ctx.needs_input_grad[1]:
+            dense = sum_outer(dy[None], x.to(dy.dtype)[None])[0]  # [NH * d_out, NH * d_in]
+            dw = _diagonal_blocks(dense, NH).to(w.dtype)
+        return dx, dw
+
+
 class LinearHeadwiseExpand(nn.Module):
     """Block-diagonal linear map: the features are split into ``num_heads`` blocks mapped separately.
 
@@ -185,10 +231,21 @@ class LinearHeadwiseExpand(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
-        # [..., F] -> [N, NH, d_in] -> [NH, N, d_in] @ [NH, d_in, d_out] -> [N, NH, d_out]
-        xh = x.reshape(-1, self.num_heads, self.weight.shape[-1]).transpose(0, 1)
-        y = _HeadwiseMatmul.apply(xh, self.weight).transpose(0, 1).reshape(*lead, self.out_features)
+        if self._dense(x):
+            y = _BlockDiagonalMatmul.apply(x.reshape(-1, self.in_features), self.weight).view(*lead, -1)
+        else:
+            # [..., F] -> [N, NH, d_in] -> [NH, N, d_in] @ [NH, d_in, d_out] -> [N, NH, d_out]
+            xh = x.reshape(-1, self.num_heads, self.weight.shape[-1]).transpose(0, 1)
+            y = _HeadwiseMatmul.apply(xh, self.weight).transpose(0, 1).reshape(*lead, self.out_features)
         return y if self.bias is None else y + self.bias
+
+    def _dense(self, x: torch.Tensor) -> bool:
+        # narrow heads whose product runs in 16 bits (autocast, or 16-bit inputs) on a device that has tensor cores
+        kind = x.device.type
+        if kind not in _DENSE_DEVICES or self.weight.shape[-1] >= _DENSE_BELOW or self.num_heads == 1:
+            return False
+        dtype = torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind) else x.dtype
+        return dtype in (torch.float16, torch.bfloat16)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, num_heads={self.num_heads}, bias={self.bias is not None}"
