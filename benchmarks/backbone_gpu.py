@@ -17,8 +17,9 @@ compiled stack is built without ``fullgraph=True`` so that a graph break is repo
 
 ``headwise``: forward+backward of one ``LinearHeadwiseExpand`` (input ``[B, S, E]``), the gate projections
 of the sLSTM layer (4 heads) and the q/k/v projections of the mLSTM layer (blocks of 4), with its weight
-gradient formed as one batched GEMM per head (``bmm``, what PyTorch's autograd would do) and as the layer
-does it (``ours``); float32 and bf16 autocast.
+gradient formed as one batched GEMM per head (``bmm``, what PyTorch's autograd would do), as the layer
+does it (``ours``), and as the layer does it without splitting the weight gradient over the rows (``unsplit``);
+float32 and bf16 autocast.
 """
 
 from __future__ import annotations
@@ -72,7 +73,13 @@ def main() -> None:
     from _gpu_bench import profile_once
 
     from xlstm_ts import mLSTMBlockConfig, sLSTMBlockConfig, xLSTMBlockStack, xLSTMBlockStackConfig
-    from xlstm_ts.nn import FeedForwardConfig, LinearHeadwiseExpand, mLSTMLayerConfig, sLSTMLayerConfig
+    from xlstm_ts.nn import (
+        FeedForwardConfig,
+        LinearHeadwiseExpand,
+        components,
+        mLSTMLayerConfig,
+        sLSTMLayerConfig,
+    )
 
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA device")
@@ -176,7 +183,14 @@ def main() -> None:
 
             cells = []
             for dt in dtypes:
-                for name, fn in (("bmm", plain), ("ours", lambda layer=layer, x=x: layer(x))):
+                for name, fn in (
+                    ("bmm", plain),
+                    ("ours", lambda layer=layer, x=x: layer(x)),
+                    ("unsplit", None),
+                ):
+                    split = components._SPLIT_ROWS
+                    if fn is None:  # ours with the weight gradient as one GEMM whatever the row count
+                        components._SPLIT_ROWS, fn = {}, (lambda layer=layer, x=x: layer(x))
 
                     def step(fn=fn, dt=dt, gy=gy):
                         with torch.autocast("cuda", dtype=dt, enabled=dt != torch.float32):
@@ -184,6 +198,7 @@ def main() -> None:
                         y.backward(gy)
 
                     ms = bench(step, [x, layer.weight])
+                    components._SPLIT_ROWS = split
                     cells.append(f"{name} {'fp32' if dt == torch.float32 else 'bf16'} {ms:.3f}")
             print(
                 f"headwise B={B} S={S} E={E} heads={NH} (d={E // NH}), fwd+bwd ms: " + " | ".join(cells),

@@ -66,18 +66,26 @@ def _launch_rules(
 ) -> dict:
     BDK = pow2(DK)
     L = min(pow2(min(chunk_size, 128)), pow2(S))
-    if is_float32_mode(mode):
+    if mode == 0:
         # float32 operands: the exact-float32 products of [L, L] and [L, DK] tiles run on CUDA cores and spill
         # registers at L = 64, so chunk tiles are capped at 16 (measured at DK = 64; larger heads hold more
         # per tile, so they get the same cap).  Any L gives the same result up to rounding.
         # (measured: see docs/benchmarks.md, 'mLSTM launch heuristics')
         L = min(L, 16)
+    elif is_float32_mode(mode):
+        # float32 operands with TF32 products (tensor cores): 32-step chunks at DK <= 64, 64 from DK = 128 on,
+        # where 16 was 5x slower (measured: see docs/benchmarks.md, 'mLSTM launch heuristics')
+        L = min(L, 32 if BDK <= 64 else 64)
     cfg = dict(L=L, BDK=BDK)
     # dk/dv kernel (full DK per program, loop over value blocks): 8 warps; at DK = 256 blocks of 64 values
     # without pipelining (measured faster: see docs/benchmarks.md, 'mLSTM launch heuristics')
     # (float32 operands double the shared memory of a stage: one stage only from DK = 128 up)
     pipelined = BDK <= 64 or (BDK <= 128 and mode == 2)
     cfg.update(BDV=min(pow2(DV), 64), warps=4 if BDK <= 64 else 8, stages=3 if pipelined else 1)
+    if is_float32_mode(mode) and mode != 0 and BDK >= 128:
+        cfg["BDV"] = min(
+            pow2(DV), 32
+        )  # TF32 products at 64-step chunks: value blocks of 32 (measured faster)
     # output and dq kernels: 4 warps (faster than 8 at every benchmark shape: see docs/benchmarks.md,
     # 'mLSTM launch heuristics')
     cfg.update(BDV_O=min(pow2(DV), 128 if BDK <= 128 else 64), BDK_Q=min(BDK, 128), BDV_Q=min(pow2(DV), 64))

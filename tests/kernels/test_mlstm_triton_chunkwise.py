@@ -341,22 +341,28 @@ def test_float32_mode_follows_torchs_matmul_precision(matmul_precision):
     assert all(is_float32_mode(m) for m in modes.values()) and not is_float32_mode(2)
 
 
-def test_float32_modes_run_and_match_under_the_interpreter(matmul_precision):
-    # the interpreter multiplies exactly whatever the mode, so this checks the plumbing of modes 3 and 4 (launch
-    # rules, saved dtypes, the fake shapes); their rounding is checked by the GPU test below
-    inputs, init = make_inputs(1, 2, 40, 16, 16, state=True)
+@pytest.mark.parametrize("DK,DV", [(16, 16), (128, 40)], ids=["32-step-chunks", "64-step-chunks"])
+def test_float32_modes_run_and_match_under_the_interpreter(DK, DV, matmul_precision):
+    # the interpreter multiplies exactly whatever the mode, so this checks the plumbing of modes 3 and 4 (their
+    # launch rules: chunks of 32 and 64 steps, value blocks of 32; saved dtypes); their rounding is checked by
+    # the GPU test below
+    from xlstm_ts.kernels.mlstm.triton_chunkwise import _launch
+
+    inputs, init = make_inputs(1, 2, 70, DK, DV, state=True)
     h_ref, _, g_ref = _reference(inputs, init)
     for precision in ("high", "medium"):
         matmul_precision(precision)
-        h, _, g = _grads(_triton_fn(16), _to(inputs, torch.float32), mLSTMState(*_to(init, torch.float32)))
+        cfg = _launch(2, 70, DK, DV, 64, torch.device(DEVICE), 3 if precision == "high" else 4)
+        assert cfg["L"] == (32 if DK <= 64 else 64)
+        h, _, g = _grads(_triton_fn(64), _to(inputs, torch.float32), mLSTMState(*_to(init, torch.float32)))
         assert_close_rel(h, h_ref, 1e-5, f"h ({precision})")
         for name, a, b in zip(GRAD_NAMES, g, g_ref, strict=True):
             assert_close_rel(a, b, 1e-4, f"gradient {name} ({precision})")
 
 
 #: "high" (three TF32 products per product) keeps about float32's accuracy; "medium" (one TF32 product: 11
-#: significant bits per operand) is as coarse as float16
-PRECISION_TOL = {"high": (2e-4, 5e-4), "medium": (5e-3, 2e-2)}
+#: significant bits per operand) is as coarse as float16 (its dq at DK = 128 measured 2.25e-2 on the H200)
+PRECISION_TOL = {"high": (2e-4, 5e-4), "medium": (1e-2, 5e-2)}
 
 
 @pytest.mark.gpu

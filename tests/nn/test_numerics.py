@@ -138,3 +138,25 @@ def test_dense_block_diagonal_headwise_is_chosen_for_16_bit_products_of_narrow_h
     assert y.dtype == torch.bfloat16
     monkeypatch.setattr(components, "_DENSE_DEVICES", {"cuda"})
     assert not narrow._dense(x.bfloat16())  # only where the device is listed
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("NH,d_in", [(64, 4), (128, 4), (16, 8)])
+def test_gpu_dense_headwise_under_bf16_autocast_matches_float64(NH, d_in):
+    # the path the 16-bit CUDA products of narrow heads take, against the per-head product in float64
+    torch.manual_seed(0)
+    E = NH * d_in
+    layer = LinearHeadwiseExpand(E, NH).cuda()
+    x = torch.randn(4, 700, E, device="cuda", requires_grad=True)
+    assert layer._dense(x.bfloat16())
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        y = layer(x)
+    dy = torch.randn_like(y, dtype=torch.float32)
+    y.backward(dy)
+    x64 = x.detach().double().requires_grad_(True)
+    w64 = layer.weight.detach().double().requires_grad_(True)
+    ref = torch.einsum("bshi,hoi->bsho", x64.view(4, 700, NH, d_in), w64).reshape(4, 700, E)
+    ref.backward(dy.double())
+    for got, want, what in [(y, ref, "y"), (x.grad, x64.grad, "dx"), (layer.weight.grad, w64.grad, "dw")]:
+        err = (got.double() - want).norm() / want.norm()
+        assert err < 1e-2, f"{what}: relative error {err:.2e}"

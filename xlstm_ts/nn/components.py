@@ -121,7 +121,7 @@ class CausalConv1d(nn.Module):
 #: Rows from which the weight gradient of a headwise projection is summed in parts, by device type (see
 #: _HeadwiseMatmul); other devices never split (slower on the CPU; measured: see docs/benchmarks.md, 'Weight
 #: gradients over long row counts').
-_SPLIT_ROWS = {"cuda": 32768}
+_SPLIT_ROWS = {"cuda": 16384}
 
 
 class _HeadwiseMatmul(torch.autograd.Function):
