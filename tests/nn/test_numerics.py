@@ -160,3 +160,14 @@ def test_gpu_dense_headwise_under_bf16_autocast_matches_float64(NH, d_in):
     for got, want, what in [(y, ref, "y"), (x.grad, x64.grad, "dx"), (layer.weight.grad, w64.grad, "dw")]:
         err = (got.double() - want).norm() / want.norm()
         assert err < 1e-2, f"{what}: relative error {err:.2e}"
+
+
+def test_headwise_under_autocast_leaves_float64_alone():
+    # like autocast itself, which casts only float32 and 16-bit operands
+    layer = LinearHeadwiseExpand(8, 2).double()
+    x = torch.randn(3, 8, dtype=torch.float64, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    assert y.dtype == torch.float64
+    y.sum().backward()
+    assert x.grad.dtype == torch.float64 and layer.weight.grad.dtype == torch.float64

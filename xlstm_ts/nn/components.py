@@ -124,6 +124,15 @@ class CausalConv1d(nn.Module):
 _SPLIT_ROWS = {"cuda": 16384}
 
 
+def _gemm_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype a product of ``x`` runs in: the autocast dtype where autocast is on for its device (which, like
+    autocast, leaves float64 alone)."""
+    kind = x.device.type
+    if torch.is_autocast_enabled(kind) and x.dtype in (torch.float32, torch.float16, torch.bfloat16):
+        return torch.get_autocast_dtype(kind)
+    return x.dtype
+
+
 class _HeadwiseMatmul(torch.autograd.Function):
     """``x @ w^T`` per head, ``x`` ``[NH, N, d_in]``, ``w`` ``[NH, d_out, d_in]``; the weight gradient
     ``dy^T x`` sums over all ``N`` rows with :func:`~xlstm_ts.kernels._linalg.sum_outer` (split over the rows)
@@ -132,31 +141,34 @@ class _HeadwiseMatmul(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w):
-        ctx.save_for_backward(x, w)
-        return torch.bmm(x, w.transpose(1, 2))
+        # cast once here (what autocast would do inside bmm) and keep the cast operands for the backward
+        dt = _gemm_dtype(x)
+        xc, wc = x.to(dt), w.to(dt)
+        ctx.save_for_backward(xc, wc)
+        ctx.dtypes = (x.dtype, w.dtype)
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.bmm(xc, wc.transpose(1, 2))
 
     @staticmethod
     def backward(ctx, dy):
-        x, w = ctx.saved_tensors
+        xc, w = ctx.saved_tensors
+        x_dtype, w_dtype = ctx.dtypes
         dx = dw = None
         if ctx.needs_input_grad[0]:
-            dx = torch.bmm(dy, w.to(dy.dtype)).to(x.dtype)  # [NH, N, d_out] @ [NH, d_out, d_in]
+            dx = torch.bmm(dy, w.to(dy.dtype)).to(x_dtype)  # [NH, N, d_out] @ [NH, d_out, d_in]
         if ctx.needs_input_grad[1]:
-            xc = x.to(dy.dtype)
+            rows, d_in = xc.shape[1], xc.shape[-1]
+            xc = xc.to(dy.dtype)
             # [NH, d_out, N] @ [NH, N, d_in].  One batched GEMM per head walks all N rows in a few thread blocks
             # when the GEMM is float32 or the heads are tiny; split over N there, once N is long enough to pay
             # for the extra launches; bf16 GEMMs with heads of 16 or more are as fast whole (measured with
             # benchmarks/backbone_gpu.py: see docs/benchmarks.md, 'Weight gradients over long row counts')
             split_rows = _SPLIT_ROWS.get(dy.device.type)
-            if (
-                split_rows is not None
-                and x.shape[1] >= split_rows
-                and (dy.dtype == torch.float32 or x.shape[-1] < 16)
-            ):
+            if split_rows is not None and rows >= split_rows and (dy.dtype == torch.float32 or d_in < 16):
                 dw = sum_outer(dy, xc)
             else:
                 dw = torch.bmm(dy.transpose(1, 2), xc)
-            dw = dw.to(w.dtype)
+            dw = dw.to(w_dtype)
         return dx, dw
 
 
@@ -190,19 +202,24 @@ class _BlockDiagonalMatmul(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w):
-        ctx.save_for_backward(x, w)
-        return x @ _block_diagonal(w).t()
+        dt = _gemm_dtype(x)
+        xc, wc = x.to(dt), w.to(dt)
+        ctx.save_for_backward(xc, wc)
+        ctx.dtypes = (x.dtype, w.dtype)
+        with torch.autocast(x.device.type, enabled=False):
+            return xc @ _block_diagonal(wc).t()
 
     @staticmethod
     def backward(ctx, dy):
-        x, w = ctx.saved_tensors
+        xc, w = ctx.saved_tensors
+        x_dtype, w_dtype = ctx.dtypes
         NH = w.shape[0]
         dx = dw = None
         if ctx.needs_input_grad[0]:
-            dx = (dy @ _block_diagonal(w).to(dy.dtype)).to(x.dtype)
+            dx = (dy @ _block_diagonal(w).to(dy.dtype)).to(x_dtype)
         if ctx.needs_input_grad[1]:
-            dense = sum_outer(dy[None], x.to(dy.dtype)[None])[0]  # [NH * d_out, NH * d_in]
-            dw = _diagonal_blocks(dense, NH).to(w.dtype)
+            dense = sum_outer(dy[None], xc.to(dy.dtype)[None])[0]  # [NH * d_out, NH * d_in]
+            dw = _diagonal_blocks(dense, NH).to(w_dtype)
         return dx, dw
 
 
@@ -241,11 +258,13 @@ class LinearHeadwiseExpand(nn.Module):
 
     def _dense(self, x: torch.Tensor) -> bool:
         # narrow heads whose product runs in 16 bits (autocast, or 16-bit inputs) on a device that has tensor cores
-        kind = x.device.type
-        if kind not in _DENSE_DEVICES or self.weight.shape[-1] >= _DENSE_BELOW or self.num_heads == 1:
+        if (
+            x.device.type not in _DENSE_DEVICES
+            or self.weight.shape[-1] >= _DENSE_BELOW
+            or self.num_heads == 1
+        ):
             return False
-        dtype = torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind) else x.dtype
-        return dtype in (torch.float16, torch.bfloat16)
+        return _gemm_dtype(x) in (torch.float16, torch.bfloat16)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, num_heads={self.num_heads}, bias={self.bias is not None}"
