@@ -9,8 +9,9 @@ this module imports without it.
 
 Gradients are those of the forward function itself (what autograd through the float64 reference
 gives), including the paths through the normaliser ``max(|q.n|, exp(-m))`` and through the stabiliser
-``m``.  The matrix parts run in the kernels; the per-step reductions for the gate and stabiliser
-gradients (``O(S)`` work per head) run here in PyTorch:
+``m``.  The matrix parts run in the kernels, and so do the per-step reductions for the gate and stabiliser
+gradients (``O(S)`` work per head, ``mlstm_bwd_gates_kernel``; :func:`gate_gradients_reference` is the same
+computation in PyTorch, for the tests):
 
 * query side ``A_t = q_t . dq_t`` and key side ``B_j = k_j . dk_j`` are the gradients of the log weights
   ``F_t - F_j + i_j`` summed over keys and over queries, so ``d i_j = B_j`` and ``dF_t = A_t - B_t``
@@ -468,8 +469,10 @@ def mlstm_chunkwise_triton(
         Also return the final state (float32).
     chunk_size : int
         Longest chunk (rounded to a power of two in [16, 128], and not above the padded length); float32
-        inputs use chunks of 16, which measured fastest for them (see docs/benchmarks.md, 'mLSTM launch
-        heuristics').  Every chunk length gives the same result up to rounding.
+        inputs use chunks of 16 with exact products, and 32 (``DK <= 64``) or 64 under the TF32 products of
+        ``torch.set_float32_matmul_precision("high")`` or ``"medium"``, which measured fastest for them
+        (see docs/benchmarks.md, 'mLSTM launch heuristics').  Every chunk length gives the same result up to
+        rounding.
     eps : float
         Added to the normaliser.
 

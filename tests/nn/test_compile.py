@@ -196,3 +196,25 @@ def test_cuda_stack_on_the_triton_ops_compiles_whole_and_equals_eager(kind):
     torch.testing.assert_close(gx_comp, gx_eager, **loose)
     for name in g_eager:
         torch.testing.assert_close(g_comp[name], g_eager[name], **loose, msg=lambda m, n=name: f"{n}: {m}")
+
+
+def test_dense_headwise_path_under_autocast_compiles_whole(monkeypatch):
+    # the 16-bit CUDA path of narrow headwise projections, enabled on the CPU: no graph break under autocast,
+    # and the same input gradient as eager
+    from xlstm_ts.nn import LinearHeadwiseExpand, components
+
+    monkeypatch.setattr(components, "_DENSE_DEVICES", {"cpu"})
+    dynamo.reset()
+    torch.manual_seed(0)
+    layer = LinearHeadwiseExpand(64, 16)
+    x = torch.randn(2, 50, 64, requires_grad=True)
+
+    def loss(inp):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return layer(inp).float().square().mean()
+
+    torch.compile(loss, fullgraph=True, backend="aot_eager")(x).backward()
+    compiled = x.grad.clone()
+    x.grad = None
+    loss(x).backward()
+    torch.testing.assert_close(compiled, x.grad)

@@ -323,7 +323,7 @@ def recommended_chunk_size(seq_len: int) -> int:
     Outputs do not depend on the chunk size (up to rounding); it only trades the ``L x L`` intra-chunk work
     against the number of chunk-boundary steps.  64 is the official packages' default and what our kernels
     are tested and benchmarked with; a chunk longer than the sequence is padding.  The Triton kernel treats
-    the value as an upper bound and picks its own tiles (float32 inputs use 16; see ``docs/benchmarks.md``,
+    the value as an upper bound and picks its own tiles (exact float32 products use 16; see ``docs/benchmarks.md``,
     'mLSTM launch heuristics').  This rule is a default, not a measured optimum for every length.
 
     >>> recommended_chunk_size(7), recommended_chunk_size(40), recommended_chunk_size(16384)
