@@ -320,7 +320,8 @@ def _bwd_op(
         d_m0 = (dc0 * c0f).sum((-2, -1)) + (dn0 * n0f).sum(-1) + d_m_init
         d_init = (dc0.view(B, NH, DK, DV), dn0.view(B, NH, DK), d_m0.view(B, NH, 1))
     else:
-        d_init = tuple(torch.empty(0, device=dev, dtype=f32) for _ in range(3))
+        nothing = torch.empty(0, device=dev, dtype=f32)
+        d_init = (nothing, nothing.clone(), nothing.clone())
     return (
         dq.view(B, NH, S, DK),
         dk.view(B, NH, S, DK),

@@ -56,8 +56,11 @@ class mLSTMCell(nn.Module):
         B, S, inner = q.shape
         NH = self.num_heads
         gate_in = torch.cat([q, k, v], dim=-1)
-        i = self.igate(gate_in).transpose(1, 2)  # [B, S, NH] -> [B, NH, S]
-        f = self.fgate(gate_in).transpose(1, 2)
+        # both gates in one product (gate_in is read once, and its gradient is one product, not a sum of two);
+        # each output is the same dot product as with the two layers
+        w = torch.cat([self.igate.weight, self.fgate.weight])
+        b = torch.cat([self.igate.bias, self.fgate.bias])
+        i, f = F.linear(gate_in, w, b).transpose(1, 2).split(NH, dim=1)  # [B, S, 2 NH] -> 2 x [B, NH, S]
         qh, kh, vh = (t.view(B, S, NH, -1).transpose(1, 2) for t in (q, k, v))  # [B, S, I] -> [B, NH, S, DH]
         new_state: mLSTMState | None
         if S == 1 and return_state:
