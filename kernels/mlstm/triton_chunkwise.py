@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from .._triton_support import (
     TRITON_MODES,
+    eager_function,
     halve,
     is_float32_mode,
     launch,
@@ -137,11 +138,11 @@ def _saved_shapes(q: torch.Tensor, v: torch.Tensor, chunk_size: int) -> tuple[di
 
 
 # The forward and backward are torch.library custom ops, so that torch.compile sees one opaque op per
-# call (with shapes from the fake implementations) instead of tracing into the Python launch code.
+# call (with shapes from the fake implementations) instead of tracing into the Python launch code; eager calls
+# run the same implementations through ``_EagerFwd`` (below), without the dispatcher's Python layer.
 # Besides h and the final state, the forward returns what the backward needs: m_out, qn [BH, S] and the
 # chunk-entry memories c_s [BH, NC, DK, DV], n_s [BH, NC, DK], m_s [BH, NC].
-@torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_fwd", mutates_args=())
-def _fwd_op(
+def _fwd_impl(
     q: torch.Tensor,
     k: torch.Tensor,
     v: torch.Tensor,
@@ -197,6 +198,9 @@ def _fwd_op(
     )  # fmt: skip
 
 
+_fwd_op = torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_fwd", mutates_args=())(_fwd_impl)
+
+
 @_fwd_op.register_fake
 def _fwd_fake(q, k, v, i, f, c0, n0, m0, chunk_size, eps):
     B, NH, S, DK = q.shape
@@ -215,8 +219,7 @@ def _fwd_fake(q, k, v, i, f, c0, n0, m0, chunk_size, eps):
     )
 
 
-@torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_bwd", mutates_args=())
-def _bwd_op(
+def _bwd_impl(
     dh: torch.Tensor,
     dc_t: torch.Tensor | None,
     dn_t: torch.Tensor | None,
@@ -402,6 +405,9 @@ def gate_gradients_reference(
     return d_i, d_logf * torch.sigmoid(-f.to(f32)), (d_m * from_init).sum(-1)
 
 
+_bwd_op = torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_bwd", mutates_args=())(_bwd_impl)
+
+
 @_bwd_op.register_fake
 def _bwd_fake(dh, dc_t, dn_t, dm_t, q, k, v, i, f, c0, n0, m0, *saved_and_params):
     B, NH, S, DK = q.shape
@@ -431,16 +437,28 @@ def _setup_context(ctx, inputs, output) -> None:
     ctx.save_for_backward(q, k, v, i, f, c0, n0, m0, *output)
 
 
-def _backward(ctx, dh, dc_t, dn_t, dm_t, *unused):
-    q, k, v, i, f, c0, n0, m0, *outputs = ctx.saved_tensors
-    dq, dk, dv, di, df, dc0, dn0, dm0 = _bwd_op(
-        dh, dc_t, dn_t, dm_t, q, k, v, i, f, c0, n0, m0, *outputs, *ctx.params
-    )
-    d_init = (dc0, dn0, dm0) if ctx.has_init else (None, None, None)
-    return dq, dk, dv, di, df, *d_init, None, None
+def _backward_through(bwd):
+    """The backward of the forward op, running the backward as ``bwd`` (the custom op, or its implementation)."""
+
+    def backward(ctx, dh, dc_t, dn_t, dm_t, *unused):
+        q, k, v, i, f, c0, n0, m0, *outputs = ctx.saved_tensors
+        if (
+            dh is None
+        ):  # only the final state is used (the eager path does not fill unused gradients with zeros)
+            dh = torch.zeros_like(outputs[0])
+        dq, dk, dv, di, df, dc0, dn0, dm0 = bwd(
+            dh, dc_t, dn_t, dm_t, q, k, v, i, f, c0, n0, m0, *outputs, *ctx.params
+        )
+        d_init = (dc0, dn0, dm0) if ctx.has_init else (None, None, None)
+        return dq, dk, dv, di, df, *d_init, None, None
+
+    return backward
 
 
-_fwd_op.register_autograd(_backward, setup_context=_setup_context)
+_fwd_op.register_autograd(_backward_through(_bwd_op), setup_context=_setup_context)
+#: Outside torch.compile: the same implementations and context without the dispatcher's Python layer.  Of the
+#: forward's outputs ``h`` and the final state (the first four) get gradients.
+_EagerFwd = eager_function(_fwd_impl, _setup_context, _backward_through(_bwd_impl), differentiable=4)
 
 
 def mlstm_chunkwise_triton(
@@ -502,7 +520,10 @@ def mlstm_chunkwise_triton(
     c0 = n0 = m0 = None
     if initial_state is not None:
         c0, n0, m0 = initial_state
-    h, c, n, m, *_ = _fwd_op(q, k, v, i, f, c0, n0, m0, chunk_size, eps)
+    if torch.compiler.is_compiling():
+        h, c, n, m, *_ = _fwd_op(q, k, v, i, f, c0, n0, m0, chunk_size, eps)
+    else:
+        h, c, n, m, *_ = _EagerFwd.apply(q, k, v, i, f, c0, n0, m0, chunk_size, eps)
     return h, (mLSTMState(c, n, m) if return_last_state else None)
 
 

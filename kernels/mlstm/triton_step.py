@@ -61,8 +61,7 @@ def _check_inputs(q, k, v, i, f, state) -> None:
 
 # The launch is a torch.library custom op (forward only: calls that need gradients never reach it), so that
 # torch.compile sees one opaque op with shapes from the fake implementation instead of the launch code.
-@torch.library.custom_op("xlstm_ts::mlstm_step_triton", mutates_args=())
-def _step_op(
+def _step_impl(
     q: torch.Tensor,
     k: torch.Tensor,
     v: torch.Tensor,
@@ -124,6 +123,9 @@ def _step_op(
             num_warps=num_warps,
         )  # fmt: skip
     return h, c_out, n_out, m_out
+
+
+_step_op = torch.library.custom_op("xlstm_ts::mlstm_step_triton", mutates_args=())(_step_impl)
 
 
 @_step_op.register_fake
@@ -223,5 +225,7 @@ def mlstm_step_triton(
         )
 
     c0, n0, m0 = (None, None, None) if state is None else state
-    h, c_out, n_out, m_out = _step_op(q, k, v, i, f, c0, n0, m0, eps)
+    # eager calls skip the dispatcher's Python layer (same implementation; see _triton_support.eager_function)
+    step = _step_op if torch.compiler.is_compiling() else _step_impl
+    h, c_out, n_out, m_out = step(q, k, v, i, f, c0, n0, m0, eps)
     return h, mLSTMState(c_out, n_out, m_out)

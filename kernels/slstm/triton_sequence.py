@@ -29,6 +29,7 @@ import torch
 from .._linalg import sum_outer
 from .._triton_support import (
     TRITON_MODES,
+    eager_function,
     halve,
     is_float32_mode,
     launch,
@@ -93,8 +94,7 @@ _SMALLER_WIDE = (no_pipelining, halve("BN"))
 # returns h, the final state stacked as one [4, B, NH, DH] tensor (h, c, n, m), and what the backward needs:
 # the states entering every step st [NH, S + 1, 4, B, DH] and the raw pre-activations g [NH, S, 4, B, DH]
 # (empty unless ``save``).
-@torch.library.custom_op("xlstm_ts::slstm_sequence_triton_fwd", mutates_args=())
-def _fwd_op(
+def _fwd_impl(
     x: torch.Tensor,
     r: torch.Tensor,
     b: torch.Tensor,
@@ -142,6 +142,9 @@ def _fwd_op(
     return h, final, st, g
 
 
+_fwd_op = torch.library.custom_op("xlstm_ts::slstm_sequence_triton_fwd", mutates_args=())(_fwd_impl)
+
+
 @_fwd_op.register_fake
 def _fwd_fake(x, r, b, h0, c0, n0, m0, save):
     B, S, NH, _, DH = x.shape
@@ -153,8 +156,7 @@ def _fwd_fake(x, r, b, h0, c0, n0, m0, save):
     return x.new_empty(B, S, NH, DH), x.new_empty(4, B, NH, DH, dtype=f32), st, g
 
 
-@torch.library.custom_op("xlstm_ts::slstm_sequence_triton_bwd", mutates_args=())
-def _bwd_op(
+def _bwd_impl(
     dh: torch.Tensor,
     dfinal: torch.Tensor,
     r: torch.Tensor,
@@ -207,6 +209,9 @@ def _bwd_op(
     return dx.to(x_dtype), dr, db, dinit
 
 
+_bwd_op = torch.library.custom_op("xlstm_ts::slstm_sequence_triton_bwd", mutates_args=())(_bwd_impl)
+
+
 @_bwd_op.register_fake
 def _bwd_fake(dh, dfinal, r, st, g, x_dtype):
     B, S, NH, DH = dh.shape
@@ -227,20 +232,30 @@ def _setup_context(ctx, inputs, output) -> None:
     ctx.save_for_backward(r, st, g)
 
 
-def _backward(ctx, dh, dfinal, _dst, _dg):
-    r, st, g = ctx.saved_tensors
-    has_init, x_dtype, r_dtype, b_dtype = ctx.meta
-    if st.numel() == 0:
-        raise RuntimeError("slstm_sequence_triton: the forward ran without saving (no input required grad).")
-    h_shape, final_shape = ctx.shapes
-    dh = torch.zeros(h_shape, device=r.device, dtype=x_dtype) if dh is None else dh
-    dfinal = torch.zeros(final_shape, device=r.device, dtype=torch.float32) if dfinal is None else dfinal
-    dx, dr, db, dinit = _bwd_op(dh, dfinal, r, st, g, x_dtype)
-    d_init = list(dinit.unbind(0)) if has_init else [None] * 4
-    return dx, dr.to(r_dtype), db.to(b_dtype), *d_init, None
+def _backward_through(bwd):
+    """The backward of the forward op, running the backward as ``bwd`` (the custom op, or its implementation)."""
+
+    def backward(ctx, dh, dfinal, _dst, _dg):
+        r, st, g = ctx.saved_tensors
+        has_init, x_dtype, r_dtype, b_dtype = ctx.meta
+        if st.numel() == 0:
+            raise RuntimeError(
+                "slstm_sequence_triton: the forward ran without saving (no input required grad)."
+            )
+        h_shape, final_shape = ctx.shapes
+        dh = torch.zeros(h_shape, device=r.device, dtype=x_dtype) if dh is None else dh
+        dfinal = torch.zeros(final_shape, device=r.device, dtype=torch.float32) if dfinal is None else dfinal
+        dx, dr, db, dinit = bwd(dh, dfinal, r, st, g, x_dtype)
+        d_init = list(dinit.unbind(0)) if has_init else [None] * 4
+        return dx, dr.to(r_dtype), db.to(b_dtype), *d_init, None
+
+    return backward
 
 
-_fwd_op.register_autograd(_backward, setup_context=_setup_context)
+_fwd_op.register_autograd(_backward_through(_bwd_op), setup_context=_setup_context)
+#: Outside torch.compile: the same implementations and context without the dispatcher's Python layer (see
+#: ``eager_function``); ``h`` and the final state get gradients.
+_EagerFwd = eager_function(_fwd_impl, _setup_context, _backward_through(_bwd_impl), differentiable=2)
 
 
 def slstm_sequence_triton(
@@ -299,7 +314,8 @@ def slstm_sequence_triton(
     tensors = (x, recurrent_kernel, bias) + (tuple(init) if init is not None else ())
     save = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     init_args = init if init is not None else [None] * 4
-    h, final, _, _ = _fwd_op(x, recurrent_kernel, bias, *init_args, save)
+    fwd = _fwd_op if torch.compiler.is_compiling() else _EagerFwd.apply
+    h, final, _, _ = fwd(x, recurrent_kernel, bias, *init_args, save)
     state = final.unbind(0)  # [4, B, NH, DH] -> h, c, n, m
     return h, (sLSTMState(*state) if return_last_state else None)
 

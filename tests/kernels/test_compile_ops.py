@@ -204,3 +204,38 @@ def test_choosing_a_cuda_kernel_does_not_break_the_graph(cell, name):
     traced_through = [str(w.message)[:200] for w in caught if "_triton_support.py" in str(w.message)]
     assert not traced_through, traced_through
     assert torch.equal(torch.compile(pick, backend="eager", fullgraph=True)(torch.zeros(3)), torch.ones(3))
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_eager_calls_skip_the_dispatcher_and_equal_the_custom_op(with_state, monkeypatch):
+    # eager calls run the op's implementation through an autograd.Function (less host time); the custom op
+    # with its registered autograd must give the same outputs and every gradient
+    from xlstm_ts.kernels.mlstm import triton_chunkwise
+
+    tensors, init = _inputs(with_state)
+    eager = _run(_kernel, tensors, init)
+
+    def through_op(q, k, v, i, f, init):
+        c0, n0, m0 = init if init is not None else (None, None, None)
+        h, c, n, m, *_ = _fwd_op(q, k, v, i, f, c0, n0, m0, 16, 1e-6)
+        return h, mLSTMState(c, n, m)
+
+    via_op = _run(through_op, tensors, init)
+    for a, b in zip(eager, via_op, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    monkeypatch.setattr(triton_chunkwise, "_fwd_op", None)  # an eager call that reached the op would fail
+    _run(_kernel, tensors, init)
+
+
+def test_slstm_eager_path_equals_the_custom_op():
+    from tests.kernels.test_slstm import make_inputs as slstm_inputs
+
+    (x, r, b), _ = slstm_inputs(3, 9, 2, 16)
+    leaves = [t.to(DEVICE, torch.float32).requires_grad_(True) for t in (x, r, b)]
+    results = []
+    for fwd in (triton_sequence._EagerFwd.apply, triton_sequence._fwd_op):
+        h, final, _, _ = fwd(*leaves, None, None, None, None, True)
+        loss = (h * torch.linspace(-1, 1, h.numel(), device=h.device).view_as(h)).sum() + final[1].sum()
+        results.append([h.detach(), final.detach(), *torch.autograd.grad(loss, leaves)])
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
