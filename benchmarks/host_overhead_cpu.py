@@ -14,6 +14,7 @@ of 5 rounds of 300 calls, in microseconds.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 
@@ -24,6 +25,10 @@ class _NoKernel:
 
 
 def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--calls", type=int, default=300, help="calls per round (5 rounds; the median is printed)")
+    a = p.parse_args()
+
     import torch
 
     import xlstm_ts.kernels.mlstm._triton.chunkwise_bwd as mbwd
@@ -78,9 +83,9 @@ def main() -> None:
         rounds = []
         for _ in range(5):
             t0 = time.perf_counter()
-            for _ in range(300):
+            for _ in range(a.calls):
                 step()
-            rounds.append((time.perf_counter() - t0) / 300 * 1e6)
+            rounds.append((time.perf_counter() - t0) / a.calls * 1e6)
         print(f"{name:32s} {statistics.median(rounds):7.1f} us")
 
 
