@@ -75,6 +75,13 @@ def _two_workers(storage: str, tmp_path: Path, n_trials: int = 6) -> None:
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], "\n".join(outputs)
     trials = _load(storage, study).trials
+    # two workers that ask at once for the last slot: the later one records its trial as a surplus FAIL and stops
+    # (see xlstm_ts/tuning/_workers.py), so at most one surplus trial per worker, numbered past the budget
+    surplus = [t for t in trials if t.user_attrs.get("xlstm_ts:surplus")]
+    assert len(surplus) <= 2 and all(t.state == States.FAIL and t.number >= n_trials for t in surplus), (
+        outputs
+    )
+    trials = [t for t in trials if not t.user_attrs.get("xlstm_ts:surplus")]
     assert [t.state for t in trials] == [States.COMPLETE] * n_trials, "\n".join(outputs)
     assert sorted(t.number for t in trials) == list(range(n_trials))  # unique, none missing
     ran = [int(out.split("ran ")[1].split()[0]) for out in outputs]
