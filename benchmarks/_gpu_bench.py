@@ -94,6 +94,23 @@ def profile_once(step, iters: int) -> tuple[list[tuple[str, float, int]], float]
     return rows, sum(r[1] for r in rows)
 
 
+def graph_replay_ms(step) -> float:
+    """Median ``do_bench`` time of ``step`` captured in a CUDA graph (warmed up on a side stream): its GPU time
+    without the host."""
+    import triton.testing
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    return float(triton.testing.do_bench(graph.replay, return_mode="median"))
+
+
 def run_child(spec: dict, mark: str, work) -> None:
     """Child side of ``spawn``: print ``work(spec)`` as the one result line behind ``mark``."""
     if spec["mode"] == "abort":  # exercises the crash path of the parent in --dry-run

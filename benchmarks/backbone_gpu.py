@@ -70,7 +70,7 @@ def main() -> None:
 
     import torch
     import triton.testing
-    from _gpu_bench import profile_once
+    from _gpu_bench import graph_replay_ms, profile_once
 
     from xlstm_ts import mLSTMBlockConfig, sLSTMBlockConfig, xLSTMBlockStack, xLSTMBlockStackConfig
     from xlstm_ts.nn import (
@@ -101,16 +101,7 @@ def main() -> None:
             opt.step()
 
         try:
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                for _ in range(3):
-                    step()
-            torch.cuda.current_stream().wait_stream(side)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                step()
-            return bench(graph.replay)
+            return graph_replay_ms(step)
         except Exception as err:  # report what stops the capture
             return f"not capturable ({type(err).__name__}: {str(err)[:150]})"
 

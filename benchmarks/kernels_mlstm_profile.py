@@ -56,7 +56,7 @@ def main() -> None:
     import os
 
     import torch
-    from _gpu_bench import profile_once
+    from _gpu_bench import graph_replay_ms, profile_once
 
     from xlstm_ts.kernels import mlstm_sequence
     from xlstm_ts.kernels.mlstm.triton_chunkwise import LAUNCH_ENV
@@ -66,20 +66,8 @@ def main() -> None:
 
     import triton.testing
 
-    def wall(step, leaves) -> float:
+    def wall(step) -> float:
         return float(triton.testing.do_bench(step, return_mode="median"))
-
-    def graphed(step) -> float:
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                step()
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            step()
-        return float(triton.testing.do_bench(graph.replay, return_mode="median"))
 
     for idx in (int(s) for s in a.shapes.split(",")):
         B, NH, S, DK, DV = SHAPES[idx]
@@ -111,7 +99,7 @@ def main() -> None:
                 print(f"\n## shape {SHAPES[idx]}: {total:.3f} ms of kernels per forward+backward")
                 if a.wall:
                     print(
-                        f"do_bench fwd+bwd: eager {wall(step, leaves):.3f} ms, CUDA graph {graphed(step):.3f} ms"
+                        f"do_bench fwd+bwd: eager {wall(step):.3f} ms, CUDA graph {graph_replay_ms(step):.3f} ms"
                     )
                 for name, per, count in rows[:14]:
                     print(f"{per:8.3f} ms  {count:3d}x  {name[:90]}")

@@ -133,6 +133,16 @@ def _gemm_dtype(x: torch.Tensor) -> torch.dtype:
     return x.dtype
 
 
+def _save_cast(ctx, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cast ``x`` and ``w`` to the product's dtype once (what autocast would do inside the GEMM), keep the cast
+    operands for the backward and the original dtypes for the gradients; returns the cast operands."""
+    dt = _gemm_dtype(x)
+    xc, wc = x.to(dt), w.to(dt)
+    ctx.save_for_backward(xc, wc)
+    ctx.dtypes = (x.dtype, w.dtype)
+    return xc, wc
+
+
 class _HeadwiseMatmul(torch.autograd.Function):
     """``x @ w^T`` per head, ``x`` ``[NH, N, d_in]``, ``w`` ``[NH, d_out, d_in]``; the weight gradient
     ``dy^T x`` sums over all ``N`` rows with :func:`~xlstm_ts.kernels._linalg.sum_outer` (split over the rows)
@@ -141,11 +151,7 @@ class _HeadwiseMatmul(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w):
-        # cast once here (what autocast would do inside bmm) and keep the cast operands for the backward
-        dt = _gemm_dtype(x)
-        xc, wc = x.to(dt), w.to(dt)
-        ctx.save_for_backward(xc, wc)
-        ctx.dtypes = (x.dtype, w.dtype)
+        xc, wc = _save_cast(ctx, x, w)
         with torch.autocast(x.device.type, enabled=False):
             return torch.bmm(xc, wc.transpose(1, 2))
 
@@ -202,10 +208,7 @@ class _BlockDiagonalMatmul(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w):
-        dt = _gemm_dtype(x)
-        xc, wc = x.to(dt), w.to(dt)
-        ctx.save_for_backward(xc, wc)
-        ctx.dtypes = (x.dtype, w.dtype)
+        xc, wc = _save_cast(ctx, x, w)
         with torch.autocast(x.device.type, enabled=False):
             return xc @ _block_diagonal(wc).t()
 
