@@ -94,6 +94,47 @@ def profile_once(step, iters: int) -> tuple[list[tuple[str, float, int]], float]
     return rows, sum(r[1] for r in rows)
 
 
+def host_profile(step, iters: int, top: int) -> list[str]:
+    """Where the host time of ``step`` goes: ``iters`` calls (after 3 warm-up calls) under ``cProfile``, the
+    ``top`` functions by own time and the CUDA synchronisations counted; returns the lines to print.
+
+    The wall time per call under cProfile is longer than without (every Python call is timed); the shares
+    between the functions are what to read."""
+    import cProfile
+    import io
+    import pstats
+    import warnings
+
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    prof = cProfile.Profile()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t0 = time.perf_counter()
+            prof.enable()
+            for _ in range(iters):
+                step()
+            prof.disable()
+            torch.cuda.synchronize()
+            wall = (time.perf_counter() - t0) / iters * 1e3
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = [str(w.message)[:100] for w in caught if "synchroniz" in str(w.message).lower()]
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
+    lines = [
+        f"host profile: {wall:.2f} ms per call under cProfile, {len(syncs) / iters:.1f} CUDA syncs per call"
+    ]
+    lines += [f"  sync: {m}" for m in sorted(set(syncs))[:5]]
+    body = buf.getvalue().splitlines()
+    start = next((n for n, line in enumerate(body) if line.lstrip().startswith("ncalls")), 0)
+    lines += ["  " + line for line in body[start:] if line.strip()]
+    return lines
+
+
 def graph_replay_ms(step) -> float:
     """Median ``do_bench`` time of ``step`` captured in a CUDA graph (warmed up on a side stream): its GPU time
     without the host."""

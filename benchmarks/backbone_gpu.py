@@ -14,6 +14,10 @@ With ``--compile`` the stack part also times the same step with the stack under 
 (inductor): it prints the graph breaks ``torch._dynamo.explain`` finds in the stack's forward, the wall time of
 the first compiled steps (compilation included), and the median compiled step next to the eager one.  The
 compiled stack is built without ``fullgraph=True`` so that a graph break is reported rather than fatal.
+``--graph`` also times each step (eager and compiled) captured whole in one CUDA graph, with a capturable
+AdamW: the GPU time of the step without the host.  ``--profile N`` lists the N largest CUDA kernels of a step
+(torch.profiler), ``--host N`` the N Python functions with the most own host time (cProfile) and the CUDA
+synchronisations a step makes.
 
 ``headwise``: forward+backward of one ``LinearHeadwiseExpand`` (input ``[B, S, E]``), the gate projections
 of the sLSTM layer (4 heads) and the q/k/v projections of the mLSTM layer (blocks of 4), with its weight
@@ -55,6 +59,13 @@ def main() -> None:
         action="store_true",
         help="also time the step captured whole in a CUDA graph (AdamW capturable): GPU time without host",
     )
+    p.add_argument(
+        "--host",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also list the N Python functions with the most own host time in a step (cProfile), and the syncs",
+    )
     p.add_argument("--kinds", default="mlstm,mixed", help="stacks to time: mlstm and/or mixed")
     p.add_argument(
         "--precision",
@@ -70,7 +81,7 @@ def main() -> None:
 
     import torch
     import triton.testing
-    from _gpu_bench import graph_replay_ms, profile_once
+    from _gpu_bench import graph_replay_ms, host_profile, profile_once
 
     from xlstm_ts import mLSTMBlockConfig, sLSTMBlockConfig, xLSTMBlockStack, xLSTMBlockStackConfig
     from xlstm_ts.nn import (
@@ -156,7 +167,10 @@ def main() -> None:
                               f"largest {a.profile}:")  # fmt: skip
                         for kname, per, count in rows[: a.profile]:
                             print(f"  {per:8.3f} ms {count:4d}x  {kname[:100]}")
-                    if a.graph and label == "eager":
+                    if a.host:
+                        for line in host_profile(step, 10, a.host):
+                            print("  " + line)
+                    if a.graph:
                         g_ms = graph_step_ms(net, x, dt)
                         g_txt = f"{g_ms:7.2f} ms per step" if isinstance(g_ms, float) else g_ms
                         print(f"  captured whole in a CUDA graph: {g_txt}", flush=True)

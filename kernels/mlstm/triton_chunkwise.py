@@ -109,9 +109,37 @@ _GATE_BLOCK = 512
 _SMALLER = (no_pipelining, halve("BDV"))
 
 
-def _flat(t: torch.Tensor) -> torch.Tensor:
-    # [B, NH, S, D] -> [B*NH, S, D] (or [B, NH, S] -> [B*NH, S]); contiguous for pointer arithmetic
-    return t.reshape(t.shape[0] * t.shape[1], *t.shape[2:]).contiguous()
+def _heads_inner(t: torch.Tensor) -> bool:
+    """Whether a ``[B, NH, S, D]`` tensor is stored as ``[B, S, NH, D]`` (a per-head view of a ``[B, S, NH * D]``
+    projection, the layer's layout) and not contiguous: the other layout the kernels read (``HEADS_INNER``)."""
+    _, NH, S, D = t.shape
+    return not t.is_contiguous() and tuple(t.stride()) == (S * NH * D, D, NH * D, 1)
+
+
+def _in_layout(t: torch.Tensor, heads_inner: bool) -> torch.Tensor:
+    """``t`` (``[B, NH, S, D]``) in the layout the kernels read for this call: copied only when it is in another."""
+    if not heads_inner:
+        return t.contiguous()
+    return t if _heads_inner(t) else t.transpose(1, 2).contiguous().transpose(1, 2)
+
+
+def _empty_heads(
+    like: torch.Tensor, D: int, heads_inner: bool, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """An uninitialised ``[B, NH, S, D]`` tensor in the call's layout (the forward's ``h``, the gradients)."""
+    B, NH, S = like.shape[:3]
+    if heads_inner:
+        return like.new_empty(B, S, NH, D, dtype=dtype).transpose(1, 2)
+    return like.new_empty(B, NH, S, D, dtype=dtype)
+
+
+def _gates(i: torch.Tensor, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, int]]:
+    """The gates as the kernels read them, through their strides (the layer's are slices of one transposed
+    product); both copied to contiguous only when their strides differ."""
+    if tuple(i.stride()) != tuple(f.stride()):
+        i, f = i.contiguous(), f.contiguous()
+    sb, sh, ss = i.stride()
+    return i, f, (i.shape[1], sb, sh, ss)
 
 
 def _flat_state(
@@ -166,7 +194,9 @@ def _fwd_impl(
     cfg, NC, c_s_dtype = _saved_shapes(q, v, chunk_size)
     L = cfg["L"]
     dev, f32 = q.device, torch.float32
-    qf, kf, vf, i_f, f_f = (_flat(t) for t in (q, k, v, i, f))
+    inner = _heads_inner(q)
+    q, k, v = (_in_layout(t, inner) for t in (q, k, v))
+    i, f, gate_strides = _gates(i, f)
     has_init = c0 is not None
     c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, dev)
     c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s_dtype)
@@ -177,20 +207,20 @@ def _fwd_impl(
     m_t = torch.empty(BH, device=dev, dtype=f32)
     grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
     mlstm_fwd_states_kernel[grid](
-        kf, vf, i_f, f_f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC,
-        L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, num_warps=cfg["warps_T"],
-        num_stages=cfg["stages_T"],
+        k, v, i, f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC, *gate_strides,
+        L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, HEADS_INNER=inner,
+        num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
     )  # fmt: skip
-    h = torch.empty(BH, S, DV, device=dev, dtype=q.dtype)
+    h = _empty_heads(q, DV, inner)
     m_out = torch.empty(BH, S, device=dev, dtype=f32)
     qn = torch.empty(BH, S, device=dev, dtype=f32)
     grid = (-(-DV // cfg["BDV_O"]), NC, BH)
     mlstm_fwd_out_kernel[grid](
-        qf, kf, vf, i_f, f_f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, 1.0 / math.sqrt(DK), eps,
-        L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, num_warps=cfg["warps_O"],
+        q, k, v, i, f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, *gate_strides, 1.0 / math.sqrt(DK), eps,
+        L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps_O"],
     )  # fmt: skip
     return (
-        h.view(B, NH, S, DV),  # [BH, S, DV] -> [B, NH, S, DV]
+        h,  # in the layout of q
         c_t.view(B, NH, DK, DV),
         n_t.view(B, NH, DK),
         m_t.view(B, NH, 1),
@@ -207,7 +237,7 @@ def _fwd_fake(q, k, v, i, f, c0, n0, m0, chunk_size, eps):
     DV, BH, f32 = v.shape[-1], B * NH, torch.float32
     _, NC, c_s_dtype = _saved_shapes(q, v, chunk_size)
     return (
-        q.new_empty(B, NH, S, DV),
+        _empty_heads(q, DV, _heads_inner(q)),
         q.new_empty(B, NH, DK, DV, dtype=f32),
         q.new_empty(B, NH, DK, dtype=f32),
         q.new_empty(B, NH, 1, dtype=f32),
@@ -265,13 +295,14 @@ def _bwd_impl(
     BH, dev, f32 = B * NH, q.device, torch.float32
     dtype = q.dtype
     cfg, NC, _ = _saved_shapes(q, v, chunk_size)
-    qf, kf, vf, i_f, f_f, h = (_flat(t) for t in (q, k, v, i, f, h4))
+    inner = _heads_inner(q)
+    q, k, v, h, dh = (_in_layout(t, inner) for t in (q, k, v, h4, dh))
+    i, f, gate_strides = _gates(i, f)
     c_t, n_t = c_t4.reshape(BH, DK, DV), n_t4.reshape(BH, DK)
     m_t = m_t4.reshape(BH)
     has_init = c0 is not None
     c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, dev)
     scale = 1.0 / math.sqrt(DK)
-    dh = _flat(dh)
     has_dfinal = dc_t is not None or dn_t is not None
     if has_dfinal:  # (the kernel reads them only then)
         dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
@@ -281,7 +312,7 @@ def _bwd_impl(
 
     mode = triton_mode(dtype)
     n_kb = -(-DK // cfg["BDK_Q"])
-    dq = torch.empty(BH, S, DK, device=dev, dtype=dtype)
+    dq = _empty_heads(q, DK, inner)
     den = torch.empty(BH, S, device=dev, dtype=f32)
     rho = torch.empty(BH, S, device=dev, dtype=f32)
     eta = torch.empty(BH, S, device=dev, dtype=f32)
@@ -289,8 +320,10 @@ def _bwd_impl(
     launch(
         mlstm_chunkwise_bwd_dq_kernel,
         (n_kb, NC, BH),
-        qf, kf, vf, i_f, f_f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, scale, eps,
-        L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, num_warps=cfg["warps_Q"], fallbacks=_SMALLER,
+        q, k, v, i, f, h, dh, qn, m_out, c_s, n_s, m_s, dq, den, rho, eta, qdq, S, DK, DV, NC, *gate_strides,
+        scale, eps,
+        L=cfg["L"], BDK=cfg["BDK_Q"], BDV=cfg["BDV_Q"], MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps_Q"],
+        fallbacks=_SMALLER,
     )  # fmt: skip
     d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
     dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
@@ -298,25 +331,27 @@ def _bwd_impl(
     dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
     dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
     mlstm_bwd_dstates_kernel[(-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)](
-        qf, i_f, f_f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
-        S, DK, DV, NC, scale,
+        q, i, f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
+        S, DK, DV, NC, *gate_strides, scale,
         L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
-        MODE=mode, num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
+        MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
     )  # fmt: skip
-    dk = torch.empty(BH, S, DK, device=dev, dtype=dtype)
-    dv = torch.empty(BH, S, DV, device=dev, dtype=dtype)
+    dk = _empty_heads(q, DK, inner)
+    dv = _empty_heads(q, DV, inner)
     kdk = torch.empty(BH, S, device=dev, dtype=f32)
     launch(
         mlstm_chunkwise_bwd_dkdv_kernel,
         (NC, BH),
-        qf, kf, vf, i_f, f_f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk, dv, kdk, S, DK, DV, NC, scale,
-        L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, num_warps=cfg["warps"],
+        q, k, v, i, f, dh, den, eta, m_out, d_s, dn_s, mb_s, dk, dv, kdk, S, DK, DV, NC, *gate_strides, scale,
+        L=cfg["L"], BDK=cfg["BDK"], BDV=cfg["BDV"], MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps"],
         num_stages=cfg["stages"], fallbacks=_SMALLER,
     )  # fmt: skip
     # the final state's pull on F_S (through exp(F_S) in C_S, n_S), and the final stabiliser's gradient
     pull = (dc_tf * c_t).sum((-2, -1)) + (dn_tf * n_t).sum(-1) if has_dfinal else None
     dm_tf = dm_t.reshape(BH).to(f32).contiguous() if dm_t is not None else None
-    d_i, d_f, d_m_init = _gate_gradients(qdq, kdk, rho, i_f, f_f, m0f if has_init else None, pull, dm_tf, eps)
+    d_i, d_f, d_m_init = _gate_gradients(
+        qdq, kdk, rho, i, f, m0f if has_init else None, pull, dm_tf, eps, gate_strides
+    )
 
     shape = (B, NH, S)
     if has_init:
@@ -326,9 +361,9 @@ def _bwd_impl(
         nothing = torch.empty(0, device=dev, dtype=f32)
         d_init = (nothing, nothing.clone(), nothing.clone())
     return (
-        dq.view(B, NH, S, DK),
-        dk.view(B, NH, S, DK),
-        dv.view(B, NH, S, DV),
+        dq,  # in the layout of q
+        dk,
+        dv,
         d_i.view(shape),
         d_f.view(shape),
         *d_init,
@@ -345,13 +380,19 @@ def _gate_gradients(
     pull: torch.Tensor | None,
     dm_t: torch.Tensor | None,
     eps: float,
+    gate_strides: tuple[int, int, int, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The gate kernel (arguments and results as in :func:`gate_gradients_reference`; ``d i``, ``d f`` come
-    back in the dtype of the gates, and the routed ``d m0`` is an empty tensor when ``m0`` is None)."""
+    back ``[BH, S]`` in the dtype of the gates, and the routed ``d m0`` is an empty tensor when ``m0`` is None).
+    ``gate_strides`` ``(NH, stride_b, stride_h, stride_s)`` reads ``i``, ``f`` as ``[B, NH, S]`` through their
+    strides; without it they are contiguous ``[BH, S]``."""
     from ._triton.chunkwise_bwd import mlstm_bwd_gates_kernel
 
     BH, S = kdk.shape
     dev, f32 = kdk.device, torch.float32
+    if gate_strides is None:
+        i, f = i.contiguous(), f.contiguous()
+        gate_strides = (1, S, 0, 1)
     empty = torch.empty(0, device=dev, dtype=f32)
     d_i = torch.empty(BH, S, device=dev, dtype=i.dtype)
     d_f = torch.empty(BH, S, device=dev, dtype=i.dtype)
@@ -360,7 +401,7 @@ def _gate_gradients(
         qdq, kdk, rho, i, f,
         m0 if m0 is not None else empty, pull if pull is not None else empty, dm_t if dm_t is not None else empty,
         torch.empty(BH, S, device=dev, dtype=torch.float64), torch.empty(BH, S, device=dev, dtype=torch.int8),
-        d_i, d_f, d_m0, S, qdq.shape[0], eps,
+        d_i, d_f, d_m0, S, qdq.shape[0], *gate_strides, eps,
         BLOCK=min(pow2(S), _GATE_BLOCK), HAS_INIT=m0 is not None, HAS_PULL=pull is not None,
         HAS_DMT=dm_t is not None, num_warps=4,
     )  # fmt: skip
@@ -420,10 +461,11 @@ def _bwd_fake(dh, dc_t, dn_t, dm_t, q, k, v, i, f, c0, n0, m0, *saved_and_params
         )
     else:
         d_init = tuple(q.new_empty(0, dtype=f32) for _ in range(3))
+    inner = _heads_inner(q)
     return (
-        q.new_empty(B, NH, S, DK),
-        q.new_empty(B, NH, S, DK),
-        q.new_empty(B, NH, S, DV),
+        _empty_heads(q, DK, inner),
+        _empty_heads(q, DK, inner),
+        _empty_heads(q, DV, inner),
         q.new_empty(B, NH, S, dtype=i.dtype),
         q.new_empty(B, NH, S, dtype=i.dtype),
         *d_init,

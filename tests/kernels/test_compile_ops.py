@@ -33,9 +33,14 @@ from xlstm_ts.kernels.slstm import triton_sequence
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _inputs(with_state: bool):
+def _inputs(with_state: bool, layer_layout: bool = False):
     tensors, init = make_inputs(2, 2, 21, 16, 8, state=with_state)
     tensors = [t.to(DEVICE, torch.float32).requires_grad_(True) for t in tensors]
+    if layer_layout:  # q, k, v as per-head views of [B, S, NH * D] tensors, the gates as strided slices
+        tensors = [t.transpose(1, 2).contiguous().transpose(1, 2) for t in tensors[:3]] + [
+            t.detach().transpose(1, 2).contiguous().transpose(1, 2).requires_grad_(True) for t in tensors[3:]
+        ]
+        tensors = [t if t.is_leaf else t.detach().requires_grad_(True) for t in tensors]
     if init is not None:
         init = mLSTMState(*(t.to(DEVICE, torch.float32).requires_grad_(True) for t in init))
     return tensors, init
@@ -54,17 +59,23 @@ def _kernel(q, k, v, i, f, init):
     return mlstm_chunkwise_triton(q, k, v, i, f, init, True, chunk_size=16)
 
 
+LAYOUTS = pytest.mark.parametrize("layer_layout", [False, True], ids=["contiguous", "layer-layout"])
+
+
+@LAYOUTS
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
-def test_opcheck(with_state):
-    tensors, init = _inputs(with_state)
+def test_opcheck(with_state, layer_layout):
+    # the fake implementations give the outputs' strides too (h and the gradients follow the layout of q)
+    tensors, init = _inputs(with_state, layer_layout)
     c0, n0, m0 = init if init is not None else (None, None, None)
     torch.library.opcheck(_fwd_op, (*tensors, c0, n0, m0, 16, 1e-6))
 
 
+@LAYOUTS
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
-def test_compiled_call_equals_eager_and_has_no_graph_break(with_state):
+def test_compiled_call_equals_eager_and_has_no_graph_break(with_state, layer_layout):
     dynamo.reset()
-    tensors, init = _inputs(with_state)
+    tensors, init = _inputs(with_state, layer_layout)
     report = dynamo.explain(_kernel)(*tensors, init)
     assert report.graph_break_count == 0, [str(b.reason) for b in report.break_reasons]
     assert report.graph_count == 1

@@ -139,6 +139,65 @@ def test_state_passing_across_calls(split):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
+def _layer_layout(inputs, gate_strides="layer"):
+    """Leaves in the layer's layout and the kernel's [B, NH, S, D] views of them: q, k, v from [B, S, NH * D]
+    tensors, and the gates from one [B, S, 2 NH] tensor (transposed and split, as mLSTMCell makes them)."""
+    q, k, v, i, f = inputs
+    B, NH, S, _ = q.shape
+    flat = [t.transpose(1, 2).reshape(B, S, -1).detach().clone().requires_grad_(True) for t in (q, k, v)]
+    gates = torch.cat([i, f], dim=1).transpose(1, 2).detach().clone().requires_grad_(True)  # [B, S, 2 NH]
+    views = [t.view(B, S, NH, -1).transpose(1, 2) for t in flat]
+    gi, gf = gates.transpose(1, 2).split(NH, dim=1)
+    if gate_strides == "different":
+        gf = gf.contiguous()
+    return [*flat, gates], [*views, gi, gf]
+
+
+@pytest.mark.parametrize(
+    "B,NH,S,DK,DV,chunk",
+    [
+        pytest.param(2, 3, 21, 16, 8, 16, id="S21"),
+        pytest.param(1, 2, 40, 33, 7, 16, id="S40-DK33"),
+        pytest.param(2, 1, 17, 8, 8, 16, id="one-head"),
+        pytest.param(3, 2, 1, 8, 8, 16, id="S1"),
+    ],
+)
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+@pytest.mark.parametrize("gates", ["layer", "different"])
+def test_layer_layout_reads_views_without_copies_and_equals_the_contiguous_path(
+    B, NH, S, DK, DV, chunk, with_state, gates
+):
+    # q, k, v as per-head views of [B, S, NH * D] projections and gates as strided slices: the kernels read them
+    # where they are, write h and dq, dk, dv in that layout, and give the same numbers as contiguous inputs
+    inputs, init = make_inputs(B, NH, S, DK, DV, state=with_state)
+    x32 = _to(inputs, torch.float32)
+    init32 = None if init is None else mLSTMState(*_to(init, torch.float32))
+    h_ref, st_ref, g_ref = _grads(_triton_fn(chunk), x32, init32)
+    leaves, views = _layer_layout(x32, gates)
+    seen = {}
+    for name, t in zip(("q", "k", "v"), views[:3], strict=True):
+        t.register_hook(lambda g, n=name: seen.__setitem__(n, g))
+    init_leaves = None if init32 is None else mLSTMState(*(t.clone().requires_grad_(True) for t in init32))
+    h, st = _triton_fn(chunk)(*views, init_leaves)
+    assert h.transpose(1, 2).is_contiguous() or S == 1 or NH == 1, h.stride()  # [B, S, NH, DV] storage
+    from tests.kernels.test_mlstm import _loss
+
+    _loss(h, st).backward()
+    exact = dict(rtol=0, atol=0)
+    torch.testing.assert_close(h, h_ref, **exact)
+    for a, b in zip(st, st_ref, strict=True):
+        torch.testing.assert_close(a, b, **exact)
+    for n, leaf, want in zip(("dq", "dk", "dv"), leaves[:3], g_ref[:3], strict=True):
+        torch.testing.assert_close(leaf.grad, want.transpose(1, 2).reshape(leaf.shape), **exact, msg=n)
+        if NH > 1 and S > 1:  # the gradient reached the view in the layer's layout (no copy on the way back)
+            assert seen[n[1]].transpose(1, 2).is_contiguous(), (n, seen[n[1]].stride())
+    d_gates = torch.cat(g_ref[3:5], dim=1).transpose(1, 2)
+    torch.testing.assert_close(leaves[3].grad, d_gates, **exact)
+    if init_leaves is not None:
+        for a, b in zip((t.grad for t in init_leaves), g_ref[5:], strict=True):
+            torch.testing.assert_close(a, b, **exact)
+
+
 def test_agrees_with_native_float32():
     inputs, _ = make_inputs(2, 2, 50, 16, 16)
     x = _to(inputs, torch.float32)

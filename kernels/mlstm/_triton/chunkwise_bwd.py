@@ -32,7 +32,7 @@ import triton
 import triton.language as tl
 
 from ..._triton.common import dot_in, dot_wide
-from .chunkwise_fwd import chunk_gates
+from .chunkwise_fwd import chunk_gates, gate_offset, head_rows
 
 
 @triton.jit
@@ -58,17 +58,25 @@ def mlstm_chunkwise_bwd_dq_kernel(
     DK,
     DV,
     NC,
+    NH,
+    G_SB,
+    G_SH,
+    G_SS,
     scale,
     eps,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
     MODE: tl.constexpr,
+    HEADS_INNER: tl.constexpr,
 ):
     pid_k = tl.program_id(0)
     ci = tl.program_id(1).to(tl.int64)
     bh = tl.program_id(2).to(tl.int64)
     BH = tl.num_programs(2)
+    k_off, k_step = head_rows(bh, NH, S, DK, HEADS_INNER)
+    v_off, v_step = head_rows(bh, NH, S, DV, HEADS_INNER)
+    goff = gate_offset(bh, NH, G_SB, G_SH)
 
     offs_l = tl.arange(0, L)
     t = ci * L + offs_l
@@ -87,7 +95,7 @@ def mlstm_chunkwise_bwd_dq_kernel(
     for vb in range(tl.cdiv(DV, BDV)):
         offs_v = vb * BDV + tl.arange(0, BDV)
         mask_v = offs_v < DV
-        row_v = bh * S * DV + t[:, None] * DV + offs_v[None, :]
+        row_v = v_off + t[:, None] * v_step + offs_v[None, :]
         mask_tv = mask_t[:, None] & mask_v[None, :]
         dh = tl.load(DH + row_v, mask=mask_tv, other=0.0).to(tl.float32)  # [L, BDV]
         dh_h += tl.sum(dh * tl.load(H + row_v, mask=mask_tv, other=0.0).to(tl.float32), 1)
@@ -110,14 +118,14 @@ def mlstm_chunkwise_bwd_dq_kernel(
         tl.store(RHO + bh * S + t, rho, mask=mask_t)
         tl.store(ETA + bh * S + t, eta, mask=mask_t)
 
-    ig, b, _ = chunk_gates(IG, FG, bh, t, mask_t, S)
+    ig, b, _ = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
     causal = offs_l[:, None] >= offs_l[None, :]
     log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))
     w = tl.exp(log_d - m_t[:, None])  # [L, L]
     m_prev = tl.load(M_S + chunk_off + tl.arange(0, 1))  # [1]
     gamma = tl.exp(b + m_prev - m_t)  # [L]
     n_prev = tl.load(N_S + chunk_off * DK + offs_k, mask=mask_k, other=0.0)  # [BDK]
-    row_k = bh * S * DK + t[:, None] * DK + offs_k[None, :]
+    row_k = k_off + t[:, None] * k_step + offs_k[None, :]
     mask_tk = mask_t[:, None] & mask_k[None, :]
     k = tl.load(K + row_k, mask=mask_tk, other=0.0)
 
@@ -150,6 +158,10 @@ def mlstm_bwd_dstates_kernel(
     DK,
     DV,
     NC,
+    NH,
+    G_SB,
+    G_SH,
+    G_SS,
     scale,
     L: tl.constexpr,
     BDK: tl.constexpr,
@@ -157,10 +169,14 @@ def mlstm_bwd_dstates_kernel(
     HAS_INIT: tl.constexpr,
     HAS_DFINAL: tl.constexpr,
     MODE: tl.constexpr,
+    HEADS_INNER: tl.constexpr,
 ):
     pid_k = tl.program_id(0)
     pid_v = tl.program_id(1)
     bh = tl.program_id(2).to(tl.int64)
+    k_off, k_step = head_rows(bh, NH, S, DK, HEADS_INNER)
+    v_off, v_step = head_rows(bh, NH, S, DV, HEADS_INNER)
+    goff = gate_offset(bh, NH, G_SB, G_SH)
     write_n = pid_v == 0
     write_m = (pid_v == 0) & (pid_k == 0)
 
@@ -193,7 +209,7 @@ def mlstm_bwd_dstates_kernel(
         t = ci * L + offs_l
         mask_t = t < S
         q = tl.load(
-            Q + bh * S * DK + t[:, None] * DK + offs_k[None, :],
+            Q + k_off + t[:, None] * k_step + offs_k[None, :],
             mask=mask_t[:, None] & mask_k[None, :],
             other=0.0,
         )
@@ -201,12 +217,12 @@ def mlstm_bwd_dstates_kernel(
         eta = tl.load(ETA + bh * S + t, mask=mask_t, other=0.0)
         m_t = tl.load(M_OUT + bh * S + t, mask=mask_t, other=float("inf"))  # no weight past the end
         g = tl.load(
-            DH + bh * S * DV + t[:, None] * DV + offs_v[None, :],
+            DH + v_off + t[:, None] * v_step + offs_v[None, :],
             mask=mask_t[:, None] & mask_v[None, :],
             other=0.0,
         )
         g = g.to(tl.float32) / den[:, None]  # [L, BDV]
-        _, b, g_tot = chunk_gates(IG, FG, bh, t, mask_t, S)
+        _, b, g_tot = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
 
         # move the memory gradient to the start of the chunk
         u = tl.where(mask_t, b - m_t, float("-inf"))  # [L]
@@ -245,15 +261,23 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
     DK,
     DV,
     NC,
+    NH,
+    G_SB,
+    G_SH,
+    G_SS,
     scale,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
     MODE: tl.constexpr,
+    HEADS_INNER: tl.constexpr,
 ):
     ci = tl.program_id(0).to(tl.int64)
     bh = tl.program_id(1).to(tl.int64)
     chunk = bh * NC + ci
+    k_off, k_step = head_rows(bh, NH, S, DK, HEADS_INNER)
+    v_off, v_step = head_rows(bh, NH, S, DV, HEADS_INNER)
+    goff = gate_offset(bh, NH, G_SB, G_SH)
 
     offs_l = tl.arange(0, L)
     t = ci * L + offs_l
@@ -262,7 +286,7 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
     mask_k = offs_k < DK
     causal = offs_l[:, None] >= offs_l[None, :]
 
-    row_k = bh * S * DK + t[:, None] * DK + offs_k[None, :]
+    row_k = k_off + t[:, None] * k_step + offs_k[None, :]
     mask_tk = mask_t[:, None] & mask_k[None, :]
     q = tl.load(Q + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
     k = tl.load(K + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
@@ -272,7 +296,7 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
     mb = tl.load(MB_S + chunk + tl.arange(0, 1))  # [1]
     d_n = tl.load(DN_S + chunk * DK + offs_k, mask=mask_k, other=0.0)  # [BDK]
 
-    ig, b, g_tot = chunk_gates(IG, FG, bh, t, mask_t, S)
+    ig, b, g_tot = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
     log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))
     w = tl.exp(log_d - m_t[:, None])  # [L(t), L(j)]
     p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
@@ -283,7 +307,7 @@ def mlstm_chunkwise_bwd_dkdv_kernel(
     for vb in range(tl.cdiv(DV, BDV)):
         offs_v = vb * BDV + tl.arange(0, BDV)
         mask_v = offs_v < DV
-        row_v = bh * S * DV + t[:, None] * DV + offs_v[None, :]
+        row_v = v_off + t[:, None] * v_step + offs_v[None, :]
         mask_tv = mask_t[:, None] & mask_v[None, :]
         v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
         g = tl.load(DH + row_v, mask=mask_tv, other=0.0).to(tl.float32) / den[:, None]  # [L, BDV]
@@ -318,7 +342,7 @@ def mlstm_bwd_gates_kernel(
     KDK,
     RHO,  # partial q . dq [NKB, BH, S], k . dk [BH, S], rho [BH, S] (float32)
     IG,
-    FG,  # gate pre-activations [BH, S]
+    FG,  # gate pre-activations [B, NH, S] (strides G_SB, G_SH, G_SS)
     M0,  # initial stabiliser [BH] (read when HAS_INIT)
     PULL,  # [BH]: (dC_S . C_S) + (dn_S . n_S), the final state's pull on F_S (read when HAS_PULL)
     DM_T,  # [BH]: gradient of the final stabiliser (read when HAS_DMT)
@@ -329,6 +353,10 @@ def mlstm_bwd_gates_kernel(
     DM0,  # output [BH]: the stabiliser gradient routed to the initial state (written when HAS_INIT)
     S,
     NKB,
+    NH,
+    G_SB,
+    G_SH,
+    G_SS,
     eps,
     BLOCK: tl.constexpr,
     HAS_INIT: tl.constexpr,
@@ -353,6 +381,7 @@ def mlstm_bwd_gates_kernel(
     BH = tl.num_programs(0)
     offs = tl.arange(0, BLOCK)
     base = bh * S
+    goff = gate_offset(bh, NH, G_SB, G_SH)  # the gates are read through their strides
     n_blocks = tl.cdiv(S, BLOCK)
     if HAS_INIT:
         m0 = tl.load(M0 + bh).to(tl.float64)
@@ -374,8 +403,8 @@ def mlstm_bwd_gates_kernel(
     for blk in range(n_blocks):
         t = blk * BLOCK + offs
         mask = t < S
-        ig = tl.load(IG + base + t, mask=mask, other=0.0).to(tl.float64)
-        fg = tl.load(FG + base + t, mask=mask, other=0.0).to(tl.float64)
+        ig = tl.load(IG + goff + t * G_SS, mask=mask, other=0.0).to(tl.float64)
+        fg = tl.load(FG + goff + t * G_SS, mask=mask, other=0.0).to(tl.float64)
         logf = tl.where(mask, tl.minimum(fg, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(fg))), 0.0)
         cum_t = cum + tl.cumsum(logf, 0)
         val = tl.where(mask, ig - cum_t, float("-inf"))
@@ -432,7 +461,7 @@ def mlstm_bwd_gates_kernel(
         g_ex_next = tl.where(idx_ex == NONE, nxt, g_ex_next)
         d_i = b.to(tl.float64) + tl.where(rec, g_ex_next - g_ex, 0.0)
         d_logf = rev_sum - (g_total - g_in)
-        fg = tl.load(FG + base + t, mask=mask, other=0.0).to(tl.float32)
+        fg = tl.load(FG + goff + t * G_SS, mask=mask, other=0.0).to(tl.float32)
         sig = tl.exp(-tl.abs(fg))
         sig = tl.where(fg >= 0.0, sig / (1.0 + sig), 1.0 / (1.0 + sig))  # sigmoid(-f)
         d_f = d_logf.to(tl.float32) * sig

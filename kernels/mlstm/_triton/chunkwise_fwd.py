@@ -1,8 +1,13 @@
 """Forward pass of the chunkwise mLSTM in two kernels: the memory recurrence, then the outputs.
 
-Layout (flattened heads, all contiguous): ``q, k`` ``[BH, S, DK]``, ``v, h`` ``[BH, S, DV]``, gates
-``[BH, S]``, states ``c`` ``[BH, DK, DV]``, ``n`` ``[BH, DK]``, ``m`` ``[BH]`` (float32), and the state
-entering every chunk ``c_s`` ``[BH, NC, DK, DV]``, ``n_s`` ``[BH, NC, DK]``, ``m_s`` ``[BH, NC]``.
+Layout: ``q, k`` ``[B, NH, S, DK]``, ``v, h`` ``[B, NH, S, DV]``, one program per head ``bh = b * NH + h``;
+these four are stored either contiguous or (``HEADS_INNER``) as ``[B, S, NH, D]``, the layout of a
+``[B, S, NH * D]`` projection viewed per head, so that the layer's projections reach the kernels without a
+copy (:func:`head_rows`).  The gates ``[B, NH, S]`` are read through their strides ``G_SB, G_SH, G_SS``
+(the layer's are a transposed slice of one ``[B, S, 2 NH]`` product).  Everything else is contiguous over
+flattened heads: states ``c`` ``[BH, DK, DV]``, ``n`` ``[BH, DK]``, ``m`` ``[BH]`` (float32), per-step
+statistics ``[BH, S]``, and the state entering every chunk ``c_s`` ``[BH, NC, DK, DV]``, ``n_s``
+``[BH, NC, DK]``, ``m_s`` ``[BH, NC]``.
 
 Per chunk of ``L`` steps, with ``b`` the running sum of the log forget gates inside the chunk, ``g`` its
 total and ``m_prev`` the stabiliser entering the chunk (exactly the recurrent ``m`` one step earlier)::
@@ -32,10 +37,32 @@ from ..._triton.common import dot_in, dot_wide, logsigmoid
 
 
 @triton.jit
-def chunk_gates(IG, FG, bh, t, mask_t, S):
-    """Input gates (``-inf`` past the end), in-chunk running log decay ``b`` and its total ``g``."""
-    ig = tl.load(IG + bh * S + t, mask=mask_t, other=0.0).to(tl.float32)
-    fg = tl.load(FG + bh * S + t, mask=mask_t, other=0.0).to(tl.float32)
+def head_rows(bh, NH, S, D, HEADS_INNER: tl.constexpr):
+    """Offset of the first step of head ``bh`` in a ``[B, NH, S, D]`` tensor and the stride between its steps:
+    stored contiguous, or (``HEADS_INNER``) as ``[B, S, NH, D]``."""
+    if HEADS_INNER:
+        b = bh // NH
+        off = b * S * NH * D + (bh - b * NH) * D
+        step = NH * D
+    else:
+        off = bh * S * D
+        step = D
+    return off, step
+
+
+@triton.jit
+def gate_offset(bh, NH, G_SB, G_SH):
+    """Offset of the first step of head ``bh`` in a ``[B, NH, S]`` gate tensor with strides ``G_SB, G_SH``."""
+    b = bh // NH
+    return b * G_SB + (bh - b * NH) * G_SH
+
+
+@triton.jit
+def chunk_gates(IG, FG, goff, t, G_SS, mask_t):
+    """Input gates (``-inf`` past the end), in-chunk running log decay ``b`` and its total ``g``, of steps
+    ``t`` of the head whose gates start at ``goff`` (steps ``G_SS`` apart)."""
+    ig = tl.load(IG + goff + t * G_SS, mask=mask_t, other=0.0).to(tl.float32)
+    fg = tl.load(FG + goff + t * G_SS, mask=mask_t, other=0.0).to(tl.float32)
     ig = tl.where(mask_t, ig, float("-inf"))
     logf = tl.where(mask_t, logsigmoid(fg), 0.0)
     return ig, tl.cumsum(logf, 0), tl.sum(logf, 0)
@@ -60,17 +87,25 @@ def mlstm_fwd_states_kernel(
     DK,
     DV,
     NC,
+    NH,
+    G_SB,
+    G_SH,
+    G_SS,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
     HAS_INIT: tl.constexpr,
     MODE: tl.constexpr,
+    HEADS_INNER: tl.constexpr,
 ):
     pid_k = tl.program_id(0)
     pid_v = tl.program_id(1)
     bh = tl.program_id(2).to(tl.int64)
     write_n = pid_v == 0
     write_m = (pid_v == 0) & (pid_k == 0)
+    k_off, k_step = head_rows(bh, NH, S, DK, HEADS_INNER)
+    v_off, v_step = head_rows(bh, NH, S, DV, HEADS_INNER)
+    goff = gate_offset(bh, NH, G_SB, G_SH)
 
     offs_l = tl.arange(0, L)
     offs_k = pid_k * BDK + tl.arange(0, BDK)
@@ -99,16 +134,16 @@ def mlstm_fwd_states_kernel(
         t = ci * L + offs_l
         mask_t = t < S
         k = tl.load(
-            K + bh * S * DK + t[:, None] * DK + offs_k[None, :],
+            K + k_off + t[:, None] * k_step + offs_k[None, :],
             mask=mask_t[:, None] & mask_k[None, :],
             other=0.0,
         )
         v = tl.load(
-            V + bh * S * DV + t[:, None] * DV + offs_v[None, :],
+            V + v_off + t[:, None] * v_step + offs_v[None, :],
             mask=mask_t[:, None] & mask_v[None, :],
             other=0.0,
         )
-        ig, b, g = chunk_gates(IG, FG, bh, t, mask_t, S)
+        ig, b, g = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
         a = g - b + ig  # [L] log weight of step j in the end-of-chunk memory
         m_new = tl.maximum(g + m_prev, tl.max(a, 0))  # [1]
         decay = tl.exp(g + m_prev - m_new)  # [1]
@@ -141,17 +176,25 @@ def mlstm_fwd_out_kernel(
     DK,
     DV,
     NC,
+    NH,
+    G_SB,
+    G_SH,
+    G_SS,
     scale,
     eps,
     L: tl.constexpr,
     BDK: tl.constexpr,
     BDV: tl.constexpr,
     MODE: tl.constexpr,
+    HEADS_INNER: tl.constexpr,
 ):
     pid_v = tl.program_id(0)
     ci = tl.program_id(1).to(tl.int64)
     bh = tl.program_id(2).to(tl.int64)
     chunk = bh * NC + ci
+    k_off, k_step = head_rows(bh, NH, S, DK, HEADS_INNER)
+    v_off, v_step = head_rows(bh, NH, S, DV, HEADS_INNER)
+    goff = gate_offset(bh, NH, G_SB, G_SH)
 
     offs_l = tl.arange(0, L)
     t = ci * L + offs_l
@@ -161,11 +204,11 @@ def mlstm_fwd_out_kernel(
     mask_k = offs_k < DK
     mask_v = offs_v < DV
 
-    row_k = bh * S * DK + t[:, None] * DK + offs_k[None, :]
+    row_k = k_off + t[:, None] * k_step + offs_k[None, :]
     mask_tk = mask_t[:, None] & mask_k[None, :]
     q = tl.load(Q + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
     k = tl.load(K + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
-    row_v = bh * S * DV + t[:, None] * DV + offs_v[None, :]
+    row_v = v_off + t[:, None] * v_step + offs_v[None, :]
     mask_tv = mask_t[:, None] & mask_v[None, :]
     v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
     c_prev = tl.load(
@@ -176,7 +219,7 @@ def mlstm_fwd_out_kernel(
     n_prev = tl.load(N_S + chunk * DK + offs_k, mask=mask_k, other=0.0)  # [BDK]
     m_prev = tl.load(M_S + chunk + tl.arange(0, 1))  # [1]
 
-    ig, b, _ = chunk_gates(IG, FG, bh, t, mask_t, S)
+    ig, b, _ = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
     causal = offs_l[:, None] >= offs_l[None, :]
     log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))  # [L, L]
     m_inter = b + m_prev  # [L]
@@ -194,4 +237,11 @@ def mlstm_fwd_out_kernel(
         tl.store(QN + bh * S + t, qn, mask=mask_t)
 
 
-__all__ = ["chunk_gates", "mlstm_fwd_out_kernel", "mlstm_fwd_states_kernel", "triton"]
+__all__ = [
+    "chunk_gates",
+    "gate_offset",
+    "head_rows",
+    "mlstm_fwd_out_kernel",
+    "mlstm_fwd_states_kernel",
+    "triton",
+]
