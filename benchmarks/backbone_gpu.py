@@ -68,6 +68,9 @@ def main() -> None:
     )
     p.add_argument("--kinds", default="mlstm,mixed", help="stacks to time: mlstm and/or mixed")
     p.add_argument(
+        "--dtypes", default="float32,bf16", help="precisions to time: float32 and/or bf16 (autocast)"
+    )
+    p.add_argument(
         "--precision",
         default="highest",
         choices=["highest", "high", "medium"],
@@ -94,7 +97,8 @@ def main() -> None:
 
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA device")
-    dtypes = (torch.float32, torch.bfloat16)
+    names = {"float32": torch.float32, "bf16": torch.bfloat16}
+    dtypes = tuple(names[d] for d in a.dtypes.split(","))
     print(f"# {torch.cuda.get_device_name()} | torch {torch.__version__} | triton {triton.__version__}")
 
     def bench(fn, grads=None) -> float:
@@ -114,7 +118,7 @@ def main() -> None:
         try:
             return graph_replay_ms(step)
         except Exception as err:  # report what stops the capture
-            return f"not capturable ({type(err).__name__}: {str(err)[:150]})"
+            return f"not capturable ({type(err).__name__}: {' '.join(str(err).split())[:400]})"
 
     if "stack" in a.parts:
         B, S, E = STACK

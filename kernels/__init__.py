@@ -1,6 +1,6 @@
 """Tensor-level xLSTM kernels behind one registry (installed as ``xlstm_ts.kernels``).
 
-The backbone calls only the four operations below; each validates shapes and dispatches to a
+The backbone calls only the five operations below; each validates shapes and dispatches to a
 registered kernel by its ``"<form>--<backend>"`` name.  ``"<form>--auto"`` picks the fastest kernel
 that can run on the inputs' device, dtype and shapes: the Triton kernels on CUDA when Triton is
 installed, the native PyTorch kernels otherwise.
@@ -24,7 +24,7 @@ import torch
 
 from . import mlstm as _mlstm  # noqa: F401  (registers the mLSTM kernels)
 from . import slstm as _slstm  # noqa: F401  (registers the sLSTM kernels)
-from ._checks import check_mlstm, check_mlstm_state, check_slstm, check_slstm_state
+from ._checks import check_mlstm, check_mlstm_output, check_mlstm_state, check_slstm, check_slstm_state
 from ._registry import ENV_BACKEND, KernelSpec, available_kernels, get_kernel, register_kernel
 from .states import mLSTMState, sLSTMState
 
@@ -103,6 +103,42 @@ def mlstm_step(
     return spec.fn(q, k, v, igate, fgate, state, eps=eps)
 
 
+def mlstm_output(
+    h: torch.Tensor,
+    x: torch.Tensor,
+    z: torch.Tensor,
+    weight: torch.Tensor,
+    skip: torch.Tensor,
+    *,
+    eps: float = 1e-5,
+    out_dtype: torch.dtype | None = None,
+    kernel: str = "output--auto",
+) -> torch.Tensor:
+    """The output stage of the mLSTM layer: ``(norm(h) * (1 + weight) + skip * x) * silu(z)``.
+
+    Parameters
+    ----------
+    h : torch.Tensor
+        ``[B, S, NH, DH]`` cell outputs, normalised per head over ``DH`` (layer norm without bias).
+    x, z : torch.Tensor
+        ``[B, S, NH * DH]``: the conv branch (learnable skip) and the output-gate branch.
+    weight, skip : torch.Tensor
+        ``[NH * DH]``: the norm's scale offset and the skip weights.
+    out_dtype : torch.dtype, optional
+        Cast the result to this dtype (the layer passes the autocast dtype the down-projection reads).
+    kernel : str
+        ``"output--native"``, ``"output--triton"`` or ``"output--auto"``.
+
+    >>> h = torch.randn(2, 3, 4, 8)
+    >>> x = z = torch.randn(2, 3, 32)
+    >>> mlstm_output(h, x, z, torch.zeros(32), torch.ones(32)).shape
+    torch.Size([2, 3, 32])
+    """
+    check_mlstm_output(h, x, z, weight, skip)
+    spec = get_kernel("mlstm", kernel, h.device, h.dtype, inputs=(h,))
+    return spec.fn(h, x, z, weight, skip, eps, out_dtype)
+
+
 def slstm_sequence(
     x: torch.Tensor,
     recurrent_kernel: torch.Tensor,
@@ -158,6 +194,7 @@ __all__ = [
     "available_kernels",
     "get_kernel",
     "mLSTMState",
+    "mlstm_output",
     "mlstm_sequence",
     "mlstm_step",
     "register_kernel",

@@ -38,6 +38,19 @@ def check_mlstm_state(state: mLSTMState | None, q: torch.Tensor, v: torch.Tensor
     _expect(got == expected, f"mLSTM state (c, n, m) must have shapes {expected}", got)
 
 
+def check_mlstm_output(h, x, z, weight, skip) -> None:
+    _expect(h.dim() == 4, "h must have 4 dims ([B, S, NH, DH])", tuple(h.shape))
+    B, S, NH, DH = h.shape
+    for name, t in (("x", x), ("z", z)):
+        _expect(
+            tuple(t.shape) == (B, S, NH * DH),
+            f"{name} must be [B, S, NH * DH] = {(B, S, NH * DH)}",
+            tuple(t.shape),
+        )
+    for name, t in (("weight", weight), ("skip", skip)):
+        _expect(tuple(t.shape) == (NH * DH,), f"{name} must be [NH * DH] = {(NH * DH,)}", tuple(t.shape))
+
+
 def check_slstm(x: torch.Tensor, r: torch.Tensor, b: torch.Tensor, seq: bool) -> None:
     lead = 5 if seq else 4
     _expect(

@@ -3,8 +3,9 @@
 from .._registry import KernelSpec, register_kernel
 from .._triton_support import triton_supports
 from .naive import mlstm_parallel_naive, mlstm_recurrent_naive
-from .native import mlstm_chunkwise_native, mlstm_step_native
+from .native import mlstm_chunkwise_native, mlstm_output_native, mlstm_step_native
 from .triton_chunkwise import MAX_DK, MAX_DV, mlstm_chunkwise_triton
+from .triton_output import MAX_DH, mlstm_output_triton
 from .triton_step import mlstm_step_triton
 
 
@@ -14,6 +15,22 @@ def _triton_dims(q, v) -> bool:
 
 register_kernel(KernelSpec("mlstm", "chunkwise", "native", mlstm_chunkwise_native, doc="PyTorch chunkwise"))
 register_kernel(KernelSpec("mlstm", "step", "native", mlstm_step_native, doc="PyTorch single step"))
+register_kernel(
+    KernelSpec(
+        "mlstm", "output", "native", mlstm_output_native, doc="PyTorch output stage (norm, skip, gate)"
+    )
+)
+register_kernel(
+    KernelSpec(
+        "mlstm",
+        "output",
+        "triton",
+        mlstm_output_triton,
+        supports=triton_supports,
+        accepts=lambda h: h.shape[-1] <= MAX_DH,
+        doc=f"Triton fused output stage: per-head norm, skip and gate (CUDA; DH <= {MAX_DH})",
+    )
+)
 register_kernel(
     KernelSpec(
         "mlstm",
@@ -46,6 +63,8 @@ register_kernel(
 __all__ = [
     "mlstm_chunkwise_native",
     "mlstm_chunkwise_triton",
+    "mlstm_output_native",
+    "mlstm_output_triton",
     "mlstm_parallel_naive",
     "mlstm_recurrent_naive",
     "mlstm_step_native",

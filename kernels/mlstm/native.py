@@ -146,3 +146,29 @@ def mlstm_step_native(
     denominator = torch.maximum((q_s * n).sum(-1).abs(), torch.exp(-m_new)) + eps
     h = numerator / denominator[..., None]
     return h.to(q.dtype), mLSTMState(c, n, m_new[..., None])
+
+
+def mlstm_output_native(
+    h: torch.Tensor,
+    x: torch.Tensor,
+    z: torch.Tensor,
+    weight: torch.Tensor,
+    skip: torch.Tensor,
+    eps: float = 1e-5,
+    out_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """The mLSTM layer's output stage in PyTorch: ``(norm(h) * (1 + weight) + skip * x) * silu(z)``.
+
+    ``h`` ``[B, S, NH, DH]`` is normalised per head over ``DH`` (no bias); ``x``, ``z`` are ``[B, S, NH * DH]``,
+    ``weight``, ``skip`` ``[NH * DH]``.  Returns ``[B, S, NH * DH]``, cast to ``out_dtype`` when given (the layer
+    passes the autocast dtype, which the down-projection would cast to anyway).
+
+    >>> h = torch.randn(2, 3, 4, 8)
+    >>> x, z = torch.randn(2, 3, 32), torch.randn(2, 3, 32)
+    >>> mlstm_output_native(h, x, z, torch.zeros(32), torch.ones(32)).shape
+    torch.Size([2, 3, 32])
+    """
+    B, S, NH, DH = h.shape
+    n = F.layer_norm(h, (DH,), eps=eps) * (1.0 + weight).view(NH, DH)
+    y = (n.reshape(B, S, NH * DH) + skip * x) * F.silu(z)
+    return y if out_dtype is None else y.to(out_dtype)

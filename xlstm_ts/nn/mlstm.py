@@ -1,8 +1,9 @@
 """mLSTM cell and layer (the NeurIPS-2024 "small" xLSTM design).
 
 The layer up-projects to an inner width ``I``, runs a causal conv + SiLU branch that feeds q and k,
-takes v from the un-convolved branch, runs the mLSTM cell through the kernel registry, adds a
-learnable skip of the conv branch and gates the result with ``SiLU(z)`` before projecting down.
+takes v from the un-convolved branch, runs the mLSTM cell through the kernel registry, normalises its output
+per head, adds a learnable skip of the conv branch and gates the result with ``SiLU(z)`` before projecting
+down (the last three as one fused output stage, :func:`xlstm_ts.kernels.mlstm_output`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xlstm_ts.kernels import mLSTMState, mlstm_sequence, mlstm_step
+from xlstm_ts.kernels import mLSTMState, mlstm_output, mlstm_sequence, mlstm_step
 
 from .components import CausalConv1d, LinearHeadwiseExpand, MultiHeadLayerNorm, small_init_, wang_init_
 from .configs import check_backend, mLSTMLayerConfig, resolve_backend
@@ -54,6 +55,21 @@ class mLSTMCell(nn.Module):
         return_state: bool = False,
     ) -> tuple[torch.Tensor, mLSTMState | None]:
         B, S, inner = q.shape
+        h, new_state = self.recurrence(q, k, v, state, return_state)
+        h = self.outnorm(h.transpose(1, 2))  # [B, NH, S, DH] -> [B, S, NH, DH]
+        return h.reshape(B, S, inner), new_state
+
+    def recurrence(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        state: mLSTMState | None = None,
+        return_state: bool = False,
+    ) -> tuple[torch.Tensor, mLSTMState | None]:
+        """The gates and the mLSTM recurrence without the output norm: ``h`` ``[B, NH, S, DH]`` (the layer
+        normalises it in its fused output stage)."""
+        B, S, _ = q.shape
         NH = self.num_heads
         gate_in = torch.cat([q, k, v], dim=-1)
         # both gates in one product (gate_in is read once, and its gradient is one product, not a sum of two);
@@ -88,8 +104,7 @@ class mLSTMCell(nn.Module):
                 eps=self.eps,
                 kernel=f"chunkwise--{self.backend}",
             )
-        h = self.outnorm(h.transpose(1, 2))  # [B, NH, S, DH] -> [B, S, NH, DH]
-        return h.reshape(B, S, inner), new_state
+        return h, new_state
 
 
 class mLSTMLayer(nn.Module):
@@ -143,7 +158,24 @@ class mLSTMLayer(nn.Module):
         x_conv, conv_state = self.conv1d(x_mlstm, state.get("conv_state"))
         x_conv = F.silu(x_conv)
         q, k, v = self.q_proj(x_conv), self.k_proj(x_conv), self.v_proj(x_mlstm)
-        h, cell_state = self.mlstm_cell(q, k, v, state.get("mlstm_state"), return_state)
-        y = self.dropout(self.proj_down((h + self.learnable_skip * x_conv) * F.silu(z)))
+        cell = self.mlstm_cell
+        norm_weight = cell.outnorm.weight
+        assert norm_weight is not None  # (the cell's norm always has a weight)
+        h, cell_state = cell.recurrence(q, k, v, state.get("mlstm_state"), return_state)
+        # (norm(h) + skip * x_conv) * silu(z) in one fused stage; under autocast it returns the dtype the
+        # down-projection casts to, so the result is the same as casting there
+        device = x.device.type
+        out_dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+        y = mlstm_output(
+            h.transpose(1, 2),  # [B, NH, S, DH] -> [B, S, NH, DH]
+            x_conv,
+            z,
+            norm_weight,
+            self.learnable_skip,
+            eps=cell.outnorm.eps,
+            out_dtype=out_dtype,
+            kernel=f"output--{cell.backend}",
+        )
+        y = self.dropout(self.proj_down(y))
         new_state = {"mlstm_state": cell_state, "conv_state": conv_state} if return_state else None
         return y, new_state
