@@ -133,7 +133,7 @@ def _empty_heads(
     return like.new_empty(B, NH, S, D, dtype=dtype)
 
 
-def _gates(i: torch.Tensor, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, int]]:
+def _gates(i: torch.Tensor, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, int, int]]:
     """The gates as the kernels read them, through their strides (the layer's are slices of one transposed
     product); both copied to contiguous only when their strides differ."""
     if tuple(i.stride()) != tuple(f.stride()):
