@@ -12,7 +12,7 @@ the terms of the state entering the sequence and of the final state.  Terms from
 the chunk-entry memories saved by the forward (for ``dq``) and through the gradient of the memory,
 carried backwards over the chunks (for ``dk``, ``dv``): ``D`` is the gradient with respect to the
 *unstabilised* memory at a chunk boundary, kept as ``exp(M) * D_tilde`` so that every exponential stays
-at most 1.  The gate and stabiliser gradients are cheap reductions done by the wrapper in PyTorch.
+at most 1.  The gate and stabiliser gradients are ``O(S)`` reductions per head, in their own kernel.
 
 * :func:`mlstm_chunkwise_bwd_dq_kernel`: grid ``(DK blocks, chunks, BH)``, no sequential dependency.
 * :func:`mlstm_bwd_dstates_kernel`: grid ``(DK blocks, DV blocks, BH)``, chunks from last to first; writes
