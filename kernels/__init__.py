@@ -129,6 +129,8 @@ def mlstm_output(
     kernel : str
         ``"output--native"``, ``"output--triton"`` or ``"output--auto"``.
 
+    Examples
+    --------
     >>> h = torch.randn(2, 3, 4, 8)
     >>> x = z = torch.randn(2, 3, 32)
     >>> mlstm_output(h, x, z, torch.zeros(32), torch.ones(32)).shape
