@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import torch
 
-from .._triton_support import pow2
+from .._triton_support import pow2, with_override
 
 #: Widest head the kernels take (one program holds a block of rows times the whole head).
 MAX_DH = 1024
+#: Environment variable with a JSON object overriding the launch parameters (for benchmarks/kernels_mlstm_output.py).
+LAUNCH_ENV = "XLSTM_TS_OUTPUT_LAUNCH"
 
 
-def _launch(DH: int) -> tuple[int, int]:
-    """Rows per program and block width: about 4096 elements per program, 4 warps."""
+def _launch(DH: int) -> dict:
+    """Rows per program (``BN``, ``BN_B`` in the backward, which holds about twice as many tiles), the block
+    width ``BD`` and warps: about 4096 elements per forward program, 4 warps (not measured yet; see
+    docs/benchmarks.md)."""
     BD = pow2(DH, least=1)
-    return max(1, min(128, 4096 // BD)), BD
+    BN = max(1, min(128, 4096 // BD))
+    return with_override(dict(BN=BN, BN_B=BN, BD=BD, warps=4, warps_B=4), LAUNCH_ENV)
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -50,11 +55,12 @@ def _fwd_impl(
 
     N, I = x.shape
     DH = I // num_heads
-    BN, BD = _launch(DH)
+    cfg = _launch(DH)
     out = torch.empty(N, I, device=x.device, dtype=out_dtype)
-    mlstm_output_fwd_kernel[(_cdiv(N, BN), num_heads)](
+    mlstm_output_fwd_kernel[(_cdiv(N, cfg["BN"]), num_heads)](
         h, x, z, weight.contiguous(), skip.contiguous(), out, N, DH,
-        h.stride(0), x.stride(0), z.stride(0), out.stride(0), eps, BN=BN, BD=BD, num_warps=4,
+        h.stride(0), x.stride(0), z.stride(0), out.stride(0), eps, BN=cfg["BN"], BD=cfg["BD"],
+        num_warps=cfg["warps"],
     )  # fmt: skip
     return out
 
@@ -75,7 +81,8 @@ def _bwd_impl(
 
     N, I = x.shape
     DH = I // num_heads
-    BN, BD = _launch(DH)
+    cfg = _launch(DH)
+    BN = cfg["BN_B"]
     dout = dout if dout.stride(1) == 1 else dout.contiguous()
     dh = torch.empty(N, I, device=x.device, dtype=h.dtype)
     dx = torch.empty(N, I, device=x.device, dtype=x.dtype)
@@ -84,7 +91,7 @@ def _bwd_impl(
     partial = torch.empty(n_blocks, 2 * I, device=x.device, dtype=torch.float32)
     mlstm_output_bwd_kernel[(n_blocks, num_heads)](
         h, x, z, weight.contiguous(), skip.contiguous(), dout, dh, dx, dz, partial, N, DH, I,
-        h.stride(0), x.stride(0), z.stride(0), dout.stride(0), eps, BN=BN, BD=BD, num_warps=4,
+        h.stride(0), x.stride(0), z.stride(0), dout.stride(0), eps, BN=BN, BD=cfg["BD"], num_warps=cfg["warps_B"],
     )  # fmt: skip
     return dh, dx, dz, partial.view(n_blocks, 2, I).sum(0)  # [2, I] float32: d weight, d skip
 
