@@ -167,3 +167,13 @@ def test_gpu_layer_with_fused_stage_matches_its_native_path(dtype):
     assert _rel(outs[0], outs[1]) < bound
     for name in grads[1]:
         assert _rel(grads[0][name], grads[1][name]) < 10 * bound, (name, _rel(grads[0][name], grads[1][name]))
+
+
+def test_layer_takes_the_pytorch_stage_under_compile_only_for_auto(monkeypatch):
+    from xlstm_ts.nn import mlstm as nn_mlstm
+
+    assert nn_mlstm.output_kernel("auto") == "output--auto"
+    assert nn_mlstm.output_kernel("native") == "output--native"
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    assert nn_mlstm.output_kernel("auto") == "output--native"
+    assert nn_mlstm.output_kernel("triton") == "output--triton"
