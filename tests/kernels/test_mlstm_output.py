@@ -177,3 +177,23 @@ def test_layer_takes_the_pytorch_stage_under_compile_only_for_auto(monkeypatch):
     monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
     assert nn_mlstm.output_kernel("auto") == "output--native"
     assert nn_mlstm.output_kernel("triton") == "output--triton"
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+def test_layer_under_cpu_autocast_casts_like_the_down_projection(dtype):
+    # the layer asks the stage for the autocast dtype only where the down-projection would cast to it: a float64
+    # layer under autocast stays float64 (as autocast leaves it), a float32 one gives what casting there gives
+    from xlstm_ts.nn import mLSTMLayer, mLSTMLayerConfig
+
+    torch.manual_seed(0)
+    layer = mLSTMLayer(mLSTMLayerConfig(embedding_dim=16, num_heads=2, context_length=12)).to(dtype)
+    x = torch.randn(2, 12, 16, dtype=dtype)
+    plain, _ = layer(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        auto, _ = layer(x)
+    if dtype == torch.float64:
+        assert auto.dtype == torch.float64
+        torch.testing.assert_close(auto, plain, rtol=0, atol=0)
+    else:
+        assert auto.dtype == torch.bfloat16
+        torch.testing.assert_close(auto.float(), plain, rtol=5e-2, atol=5e-2)

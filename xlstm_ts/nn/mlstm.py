@@ -176,9 +176,13 @@ class mLSTMLayer(nn.Module):
         assert norm_weight is not None  # (the cell's norm always has a weight)
         h, cell_state = cell.recurrence(q, k, v, state.get("mlstm_state"), return_state)
         # (norm(h) + skip * x_conv) * silu(z) in one fused stage; under autocast it returns the dtype the
-        # down-projection casts to, so the result is the same as casting there
+        # down-projection casts to, so the result is the same as casting there (autocast leaves float64 alone,
+        # and so does this)
         device = x.device.type
-        out_dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+        out_dtype = None
+        operands = (h, x_conv, z, norm_weight, self.learnable_skip)
+        if torch.is_autocast_enabled(device) and all(t.dtype != torch.float64 for t in operands):
+            out_dtype = torch.get_autocast_dtype(device)
         y = mlstm_output(
             h.transpose(1, 2),  # [B, NH, S, DH] -> [B, S, NH, DH]
             x_conv,
