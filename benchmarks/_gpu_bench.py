@@ -94,6 +94,19 @@ def profile_once(step, iters: int) -> tuple[list[tuple[str, float, int]], float]
     return rows, sum(r[1] for r in rows)
 
 
+def copy_bandwidth(device: torch.device, copy_bytes: int, timer) -> tuple[float, float]:
+    """``(ms, GB/s)`` of one device-to-device copy of ``copy_bytes`` bytes timed by ``timer(fn)`` (bytes read +
+    written per second): the bandwidth floor the benchmarks compare with."""
+    src = torch.empty(copy_bytes, dtype=torch.uint8, device=device).fill_(1)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    sync(device)
+    ms = timer(lambda s=src, d=dst: d.copy_(s))
+    del src, dst
+    free(device)
+    return ms, 2 * copy_bytes / (ms * 1e-3) / 1e9
+
+
 def host_profile(step, iters: int, top: int) -> list[str]:
     """Where the host time of ``step`` goes: ``iters`` calls (after 3 warm-up calls) under ``cProfile``, the
     ``top`` functions by own time and the CUDA synchronisations counted; returns the lines to print.

@@ -221,14 +221,8 @@ def _calibrate(spec: dict) -> dict:
         props = torch.cuda.get_device_properties(device)
         info["device_memory_gib"] = props.total_memory / 2**30
         info["capability"] = f"{props.major}.{props.minor}"
-    src = torch.empty(copy_bytes, dtype=torch.uint8, device=device).fill_(1)
-    dst = torch.empty_like(src)
-    dst.copy_(src)
-    gb.sync(device)
-    ms = gb.time_ms(lambda s=src, d=dst: d.copy_(s), device, spec)
-    info.update(copy_bytes=copy_bytes, copy_ms=ms, bandwidth_gbs=2 * copy_bytes / (ms * 1e-3) / 1e9)
-    del src, dst
-    gb.free(device)
+    ms, gbs = gb.copy_bandwidth(device, copy_bytes, lambda fn: gb.time_ms(fn, device, spec))
+    info.update(copy_bytes=copy_bytes, copy_ms=ms, bandwidth_gbs=gbs)
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b

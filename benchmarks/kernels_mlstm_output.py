@@ -20,14 +20,6 @@ import json
 import os
 
 
-def copy_bandwidth(torch, triton) -> float:
-    """Device bandwidth in GB/s (bytes read + written) of a 1 GiB device-to-device copy."""
-    src = torch.empty(2**28, device="cuda", dtype=torch.float32)
-    dst = torch.empty_like(src)
-    ms = triton.testing.do_bench(lambda: dst.copy_(src), return_mode="median")
-    return 2 * src.numel() * 4 / (ms * 1e-3) / 1e9
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
@@ -38,6 +30,7 @@ def main() -> None:
 
     import torch
     import triton.testing
+    from _gpu_bench import copy_bandwidth
 
     from xlstm_ts.kernels.mlstm import mlstm_output_native, mlstm_output_triton
     from xlstm_ts.kernels.mlstm.triton_output import LAUNCH_ENV
@@ -70,7 +63,9 @@ def main() -> None:
             float(triton.testing.do_bench(fwd_bwd, grad_to_none=leaves, return_mode="median")),
         )
 
-    gbps = copy_bandwidth(torch, triton)
+    _, gbps = copy_bandwidth(
+        torch.device(dev), 2**30, lambda fn: triton.testing.do_bench(fn, return_mode="median")
+    )
     rows = B * S * I
     fwd_bytes = rows * (2 + 4 + 2 + 2)  # h, x, z read; out written (bf16)
     bwd_bytes = rows * (2 + 4 + 2 + 2 + 2 + 4 + 2)  # h, x, z, dout read; dh, dx, dz written

@@ -118,8 +118,8 @@ def eager_function(
     the CPU with the kernels stubbed out: 230 against 120 us per mLSTM forward+backward).  Outside
     ``torch.compile`` the wrappers call this Function instead: ``impl`` is the op's own implementation, and
     ``setup_context`` and ``backward`` are the ones registered with it, so both paths compute the same thing.
-    The first ``differentiable`` outputs get gradients; the rest are saved statistics.  Gradients of unused
-    outputs arrive as ``None``, as they do for the custom op.
+    The first ``differentiable`` outputs get gradients; the rest are saved statistics (an op with a single
+    tensor output has nothing else).  Gradients of unused outputs arrive as ``None``, as they do for the custom op.
     """
 
     class EagerOp(torch.autograd.Function):
@@ -128,7 +128,8 @@ def eager_function(
             ctx.set_materialize_grads(False)
             output = impl(*inputs)
             setup_context(ctx, inputs, output)
-            ctx.mark_non_differentiable(*output[differentiable:])
+            if not isinstance(output, torch.Tensor):
+                ctx.mark_non_differentiable(*output[differentiable:])
             return output
 
         @staticmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .._triton_support import pow2, with_override
+from .._triton_support import eager_function, pow2, with_override
 
 #: Widest head the kernels take (one program holds a block of rows times the whole head).
 MAX_DH = 1024
@@ -122,27 +122,19 @@ def _setup_context(ctx, inputs, output) -> None:
 
 
 def _backward_through(bwd):
-    def backward(ctx, dout):
-        dh, dx, dz, d_params = bwd(dout, *ctx.saved_tensors, *ctx.params)
-        weight, skip = ctx.saved_tensors[3:]
+    """The backward of the forward op, running the backward as ``bwd`` (the custom op, or its implementation)."""
+
+    def backward(ctx, dout):  # (a single output: autograd calls this only with its gradient)
+        h, x, z, weight, skip = ctx.saved_tensors
+        dh, dx, dz, d_params = bwd(dout, h, x, z, weight, skip, *ctx.params)
         return dh, dx, dz, d_params[0].to(weight.dtype), d_params[1].to(skip.dtype), None, None, None
 
     return backward
 
 
 _fwd_op.register_autograd(_backward_through(_bwd_op), setup_context=_setup_context)
-
-
-class _EagerOutput(torch.autograd.Function):
-    """Outside torch.compile: the same implementations and context without the dispatcher's Python layer."""
-
-    @staticmethod
-    def forward(ctx, *inputs):
-        out = _fwd_impl(*inputs)
-        _setup_context(ctx, inputs, out)
-        return out
-
-    backward = staticmethod(_backward_through(_bwd_impl))
+#: Outside torch.compile: the same implementations and context without the dispatcher's Python layer.
+_EagerOutput = eager_function(_fwd_impl, _setup_context, _backward_through(_bwd_impl), differentiable=1)
 
 
 def mlstm_output_triton(

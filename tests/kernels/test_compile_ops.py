@@ -36,11 +36,12 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 def _inputs(with_state: bool, layer_layout: bool = False):
     tensors, init = make_inputs(2, 2, 21, 16, 8, state=with_state)
     tensors = [t.to(DEVICE, torch.float32).requires_grad_(True) for t in tensors]
-    if layer_layout:  # q, k, v as per-head views of [B, S, NH * D] tensors, the gates as strided slices
-        tensors = [t.transpose(1, 2).contiguous().transpose(1, 2) for t in tensors[:3]] + [
-            t.detach().transpose(1, 2).contiguous().transpose(1, 2).requires_grad_(True) for t in tensors[3:]
+    if (
+        layer_layout
+    ):  # q, k, v stored as [B, S, NH, D] (per-head views of projections), the gates as [B, S, NH]
+        tensors = [
+            t.detach().transpose(1, 2).contiguous().transpose(1, 2).requires_grad_(True) for t in tensors
         ]
-        tensors = [t if t.is_leaf else t.detach().requires_grad_(True) for t in tensors]
     if init is not None:
         init = mLSTMState(*(t.to(DEVICE, torch.float32).requires_grad_(True) for t in init))
     return tensors, init

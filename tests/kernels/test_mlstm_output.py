@@ -109,18 +109,17 @@ def test_public_op_checks_shapes_and_picks_native_on_the_cpu():
                             torch.zeros(2000), torch.zeros(2000))  # fmt: skip
 
 
-def _op_args(layout_half: bool):
-    h, x, z, w, skip = (t.float().to(DEVICE) for t in _inputs(2, 5, 2, 8, z_half=layout_half))
-    N, I = 10, 16
-    args = [t.reshape(N, I).requires_grad_(True) if t.dim() > 1 else t.requires_grad_(True) for t in (h, x)]
-    zz = z.reshape(N, I).detach().requires_grad_(True)
-    return (*args, zz, w.requires_grad_(True), skip.requires_grad_(True), 2, 1e-5, torch.float32)
+def _op_args():
+    # the ops' arguments: [N, I] rows, z as the strided half of an up-projection
+    h, x, z, w, skip = (t.float().to(DEVICE) for t in _inputs(2, 5, 2, 8))
+    rows = [t.reshape(10, 16).detach().requires_grad_(True) for t in (h, x, z)]
+    return (*rows, w.requires_grad_(True), skip.requires_grad_(True), 2, 1e-5, torch.float32)
 
 
 def test_opcheck():
-    torch.library.opcheck(triton_output._fwd_op, _op_args(False))
+    torch.library.opcheck(triton_output._fwd_op, _op_args())
     dout = torch.randn(10, 16, device=DEVICE)
-    fwd = [a.detach() if isinstance(a, torch.Tensor) else a for a in _op_args(False)]
+    fwd = [a.detach() if isinstance(a, torch.Tensor) else a for a in _op_args()]
     torch.library.opcheck(triton_output._bwd_op, (dout, *fwd[:7]))
 
 
