@@ -12,6 +12,13 @@ kernels/mlstm/triton_chunkwise.py) and prints one line per configuration, which 
 were chosen::
 
     python benchmarks/kernels_mlstm_profile.py --configs '[{}, {"BDK_Q": 64}, {"warps_T": 8}]'
+
+Where the host time goes: ``--host N`` profiles N forward+backward calls per shape with ``cProfile``, and
+``--launch-cost`` times the host cost per call of the pieces (an allocation, one kernel launch, our forward,
+our forward+backward, and ``mlstm_kernels``' ``triton_limit_chunk`` forward+backward when it is installed) at
+a shape so small that the GPU never waits for work::
+
+    python benchmarks/kernels_mlstm_profile.py --shapes 0 --host 50 --launch-cost
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ def main() -> None:
         action="store_true",
         help="also print do_bench of forward+backward, eager and replayed from a CUDA graph (host excluded)",
     )
+    p.add_argument("--host", type=int, default=0, help="cProfile this many forward+backward calls per shape")
+    p.add_argument("--launch-cost", action="store_true", help="host cost per call of the pieces (see above)")
     p.add_argument(
         "--precision",
         default="highest",
@@ -56,7 +65,7 @@ def main() -> None:
     import os
 
     import torch
-    from _gpu_bench import graph_replay_ms, profile_once
+    from _gpu_bench import graph_replay_ms, host_profile, profile_once
 
     from xlstm_ts.kernels import mlstm_sequence
     from xlstm_ts.kernels.mlstm.triton_chunkwise import LAUNCH_ENV
@@ -69,7 +78,11 @@ def main() -> None:
     def wall(step) -> float:
         return float(triton.testing.do_bench(step, return_mode="median"))
 
-    for idx in (int(s) for s in a.shapes.split(",")):
+    if a.launch_cost:
+        for line in _launch_cost(mlstm_sequence):
+            print(line, flush=True)
+
+    for idx in (int(s) for s in a.shapes.split(",") if s):
         B, NH, S, DK, DV = SHAPES[idx]
         g = torch.Generator(device="cuda").manual_seed(0)
         dt = getattr(torch, a.dtype)
@@ -103,6 +116,9 @@ def main() -> None:
                     )
                 for name, per, count in rows[:14]:
                     print(f"{per:8.3f} ms  {count:3d}x  {name[:90]}")
+                if a.host:
+                    for line in host_profile(step, a.host, top=30):
+                        print(line)
             else:
                 ours = " ".join(
                     f"{n.replace('mlstm_', '').replace('_kernel', '')}={t:.3f}"
@@ -110,6 +126,148 @@ def main() -> None:
                     if "mlstm" in n
                 )
                 print(f"{SHAPES[idx]} {json.dumps(config)}: total {total:.3f} ms | {ours}", flush=True)
+
+
+def _host_us(fn, calls: int = 200, rounds: int = 5) -> float:
+    """Median over ``rounds`` of the host time per call of ``fn`` (microseconds), ``calls`` calls a round with
+    one synchronisation at the end; at shapes whose kernels take microseconds this is the host's time."""
+    import statistics
+    import time
+
+    import torch
+
+    for _ in range(10):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) / calls * 1e6)
+    return statistics.median(times)
+
+
+def _launch_only(call) -> list[str]:
+    """Host cost of the gate kernel's launch alone: through ``JITFunction`` (``kernel[grid](...)``, what the
+    wrappers do) and through the compiled kernel's own runner (no argument binding or cache lookup)."""
+    import xlstm_ts.kernels.mlstm._triton.chunkwise_bwd as mbwd
+
+    real, seen = mbwd.mlstm_bwd_gates_kernel, {}
+
+    class Record:
+        def __getitem__(self, grid):
+            def launch(*args, **meta):
+                seen.update(grid=grid, args=args, meta=meta)
+                return real[grid](*args, **meta)
+
+            return launch
+
+    mbwd.mlstm_bwd_gates_kernel = Record()
+    try:
+        call()
+    finally:
+        mbwd.mlstm_bwd_gates_kernel = real
+    grid, args, meta = seen["grid"], seen["args"], seen["meta"]
+    lines = [f"gate kernel launch via JITFunction   {_host_us(lambda: real[grid](*args, **meta)):8.1f}"]
+    try:
+        compiled = real[grid](*args, **meta)
+        values = list(args) + [meta[n] for n in real.arg_names[len(args) :]]
+        runner = compiled[tuple(grid) + (1,) * (3 - len(grid))]
+        lines.append(f"gate kernel launch via its runner    {_host_us(lambda: runner(*values)):8.1f}")
+    except Exception as err:  # a Triton whose compiled kernels take their arguments otherwise
+        lines.append(f"direct runner failed: {type(err).__name__}: {str(err)[:150]}")
+    return lines
+
+
+def _autograd_cost(leaves, dh) -> list[str]:
+    """Host cost of our forward and backward implementations called directly (no autograd), through the eager
+    ``autograd.Function``, and of a trivial ``autograd.Function`` on CUDA and on the CPU (the engine's own cost)."""
+    import torch
+
+    from xlstm_ts.kernels.mlstm import triton_chunkwise as tc
+
+    q, k, v, i, f = (t.detach() for t in leaves)
+    out = tc._fwd_impl(q, k, v, i, f, None, None, None, 64, 1e-6)
+    lines = [
+        f"_fwd_impl alone              {_host_us(lambda: tc._fwd_impl(q, k, v, i, f, None, None, None, 64, 1e-6)):8.1f}"
+    ]
+    bwd = lambda: tc._bwd_impl(dh, None, None, None, q, k, v, i, f, None, None, None, *out, 64, 1e-6)  # noqa: E731
+    lines.append(f"_bwd_impl alone              {_host_us(bwd):8.1f}")
+
+    def apply_only():
+        tc._EagerFwd.apply(*leaves, None, None, None, 64, 1e-6)
+
+    lines.append(f"_EagerFwd.apply, no backward {_host_us(apply_only):8.1f}")
+
+    class Trivial(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    for dev in ("cuda", "cpu"):
+        x = torch.randn(64, device=dev, requires_grad=True)
+        g = torch.randn(64, device=dev)
+
+        def trivial(x=x, g=g):
+            x.grad = None
+            Trivial.apply(x).backward(g)
+
+        lines.append(f"trivial Function fwd+bwd, {dev:4s} {_host_us(trivial):8.1f}")
+    return lines
+
+
+def _launch_cost(mlstm_sequence) -> list[str]:
+    """Host microseconds per call of the pieces of one small forward+backward (see the module docstring)."""
+    import torch
+
+    from xlstm_ts.kernels.mlstm.triton_chunkwise import _gate_gradients
+
+    B, NH, S, D = 1, 2, 64, 64
+    dev = "cuda"
+    q, k, v = (torch.randn(B, NH, S, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
+    i, f = (torch.randn(B, NH, S, device=dev, dtype=torch.bfloat16) for _ in range(2))
+    leaves = [t.requires_grad_(True) for t in (q, k, v, i, f)]
+    dh = torch.randn_like(v)
+    lines = [f"## host cost per call at (B, NH, S, D) = {(B, NH, S, D)}, bf16 (us, median of 5 x 200 calls)"]
+    lines.append(f"torch.empty on CUDA          {_host_us(lambda: torch.empty(B * NH, S, device=dev)):8.1f}")
+    f32 = torch.float32
+    kdk = torch.randn(B * NH, S, device=dev, dtype=f32)
+    qdq = torch.randn(1, B * NH, S, device=dev, dtype=f32)
+    ig, fg = i.detach().reshape(B * NH, S), f.detach().reshape(B * NH, S)
+    gate = _host_us(lambda: _gate_gradients(qdq, kdk, kdk, ig, fg, None, None, None, 1e-6))
+    lines.append(f"gate kernel (1 launch, 6 allocations) {gate:8.1f}")
+    lines += _launch_only(lambda: _gate_gradients(qdq, kdk, kdk, ig, fg, None, None, None, 1e-6))
+    with torch.no_grad():
+        fwd = _host_us(lambda: mlstm_sequence(q, k, v, i, f, kernel="chunkwise--triton"))
+    lines.append(f"ours forward (no grad)       {fwd:8.1f}")
+
+    def ours_step():
+        for t in leaves:
+            t.grad = None
+        mlstm_sequence(*leaves, kernel="chunkwise--triton")[0].backward(dh)
+
+    lines.append(f"ours forward+backward        {_host_us(ours_step):8.1f}")
+    lines += _autograd_cost(leaves, dh)
+    try:
+        from mlstm_kernels.torch import get_mlstm_kernel
+    except ImportError:
+        lines.append("mlstm_kernels not installed: no peer timing")
+        return lines
+    peer = get_mlstm_kernel("chunkwise--triton_limit_chunk")
+
+    def peer_step():
+        for t in leaves:
+            t.grad = None
+        peer(*leaves, chunk_size=64).backward(dh)
+
+    lines.append(f"limit_chunk forward+backward {_host_us(peer_step):8.1f}")
+    return lines
 
 
 if __name__ == "__main__":

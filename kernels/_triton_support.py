@@ -140,16 +140,79 @@ def eager_function(
     return EagerOp
 
 
+#: Compiled kernels by launch key (see :func:`launch`): ``(compiled kernel, constexpr values)``, or None where
+#: the fast path does not apply.  Cleared when it holds more than :data:`_MAX_COMPILED` keys.
+_compiled: dict = {}
+_MAX_COMPILED = 1024
+
+
+def _arg_key(a):
+    """What a launch argument contributes to the launch key: a tensor its dtype and whether its data is 16-byte
+    aligned (all Triton specialises a pointer on), anything else its type and value (ints are specialised on
+    their value, and ``True == 1`` must not collide)."""
+    if isinstance(a, torch.Tensor):
+        return a.dtype, a.data_ptr() % 16 == 0
+    return type(a), a
+
+
+def _launch_key(kernel, args: tuple, meta: dict):
+    """The key under which a launch's compiled kernel is kept, or None for launches that always take Triton's
+    own path (no CUDA tensor among the arguments: the CPU interpreter)."""
+    device = next((a.get_device() for a in args if isinstance(a, torch.Tensor)), -1)
+    if device < 0:
+        return None
+    return (kernel, device, torch.cuda.current_device(), *map(_arg_key, args), *meta.items())
+
+
 def launch(kernel, grid, *args, fallbacks: Sequence[Callable[[dict], bool]] = (), **meta) -> None:
-    """Launch a Triton ``kernel``; if it needs more shared memory than this GPU has, apply the first of
-    ``fallbacks`` that still changes something (each edits the launch parameters and says whether it did)
-    and try again, so that a heuristic tuned on one GPU never makes a shape fail on a smaller one."""
+    """Launch a Triton ``kernel`` (``kernel[grid](*args, **meta)``), with the same semantics and less host time.
+
+    * Fast path: Triton's launch binds the arguments, works out their specialisation and looks the compiled
+      kernel up on every call (about 24-38 us of host time per launch on the H200 machine, against 13-16 us for
+      the compiled kernel's own runner).  So the compiled kernel that Triton's path returns is kept under a key
+      of everything it was specialised on (see :func:`_arg_key`: dtypes, pointer alignment, the values of the
+      other arguments, the launch parameters, the device), and later launches with the same key call its
+      runner directly.  Any other key goes through Triton's path, which compiles what it has to.  Under the
+      CPU interpreter every launch takes Triton's path.
+    * If the kernel needs more shared memory than this GPU has, the first of ``fallbacks`` that still changes
+      something is applied (each edits the launch parameters and says whether it did) and the launch tried
+      again, so that a heuristic tuned on one GPU never makes a shape fail on a smaller one.  The compiled
+      kernel that fits is kept under the key of the parameters asked for.
+    """
+    key = _launch_key(kernel, args, meta)
+    hit = _compiled.get(key) if key is not None else None
+    if hit is not None:
+        compiled, tail = hit
+        compiled[_grid3(grid)](*args, *tail)
+        return
     from triton.runtime.errors import OutOfResources
 
     while True:
         try:
-            kernel[grid](*args, **meta)
-            return
+            compiled = kernel[grid](*args, **meta)
+            break
         except OutOfResources:
             if not any(step(meta) for step in fallbacks):
                 raise
+    if key is not None and key not in _compiled:
+        if len(_compiled) >= _MAX_COMPILED:
+            _compiled.clear()
+        _compiled[key] = _runner_entry(kernel, compiled, len(args), meta)
+
+
+def _grid3(grid) -> tuple[int, int, int]:
+    """A launch grid as the three sizes a compiled kernel's runner takes."""
+    return (grid[0], grid[1] if len(grid) > 1 else 1, grid[2] if len(grid) > 2 else 1)
+
+
+def _runner_entry(kernel, compiled, n_args: int, meta: dict):
+    """``(compiled kernel, values of the remaining parameters)`` for the fast path, or None when this Triton's
+    kernels do not look as expected (then every launch takes Triton's own path)."""
+    names = getattr(kernel, "arg_names", None)
+    if names is None or not hasattr(compiled, "__getitem__") or not hasattr(compiled, "run"):
+        return None
+    try:
+        tail = tuple(meta[n] for n in names[n_args:])
+    except KeyError:  # a parameter left to its default: its value is not known here
+        return None
+    return compiled, tail

@@ -89,8 +89,14 @@ def _launch_rules(
             pow2(DV), 32
         )  # TF32 products at 64-step chunks: value blocks of 32 (measured faster)
     # output and dq kernels: 4 warps (faster than 8 at every benchmark shape: see docs/benchmarks.md,
-    # 'mLSTM launch heuristics')
-    cfg.update(BDV_O=min(pow2(DV), 128 if BDK <= 128 else 64), BDK_Q=min(BDK, 128), BDV_Q=min(pow2(DV), 64))
+    # 'mLSTM launch heuristics').  In 16 bits the output kernel takes 128 values per program at DK = 256 too,
+    # and the dq kernel 32 at DK <= 64 (both measured faster on the H200: docs/benchmarks.md, fourth pass)
+    sixteen = not is_float32_mode(mode)
+    cfg.update(
+        BDV_O=min(pow2(DV), 128 if BDK <= 128 or sixteen else 64),
+        BDK_Q=min(BDK, 128),
+        BDV_Q=min(pow2(DV), 32 if BDK <= 64 and sixteen else 64),
+    )
     cfg.update(warps_O=4, warps_Q=4)
     # the two recurrences over chunks: [64, 128] memory tiles when that still gives ~1.5 programs per SM
     # (their time is set by how many run at once), else [64, 64]; 4 warps
@@ -143,12 +149,19 @@ def _gates(i: torch.Tensor, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
 
 def _flat_state(
-    c0: torch.Tensor | None, n0: torch.Tensor | None, m0: torch.Tensor | None, BH: int, DK: int, DV: int, dev
+    c0: torch.Tensor | None,
+    n0: torch.Tensor | None,
+    m0: torch.Tensor | None,
+    BH: int,
+    DK: int,
+    DV: int,
+    none: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The initial state as the kernels read it (float32, heads flattened), or ``none`` (an empty tensor that
+    stands for every absent argument of a call) three times."""
     f32 = torch.float32
     if c0 is None or n0 is None or m0 is None:
-        empty = torch.empty(0, device=dev, dtype=f32)
-        return empty, empty, empty
+        return none, none, none
     return (
         c0.reshape(BH, DK, DV).to(f32).contiguous(),  # [B, NH, DK, DV] -> [BH, DK, DV]
         n0.reshape(BH, DK).to(f32).contiguous(),
@@ -198,7 +211,7 @@ def _fwd_impl(
     q, k, v = (_in_layout(t, inner) for t in (q, k, v))
     i, f, gate_strides = _gates(i, f)
     has_init = c0 is not None
-    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, dev)
+    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, torch.empty(0, device=dev, dtype=f32))
     c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s_dtype)
     n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
     m_s = torch.empty(BH, NC, device=dev, dtype=f32)
@@ -206,8 +219,8 @@ def _fwd_impl(
     n_t = torch.empty(BH, DK, device=dev, dtype=f32)
     m_t = torch.empty(BH, device=dev, dtype=f32)
     grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
-    mlstm_fwd_states_kernel[grid](
-        k, v, i, f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC, *gate_strides,
+    launch(
+        mlstm_fwd_states_kernel, grid, k, v, i, f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC, *gate_strides,
         L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, HEADS_INNER=inner,
         num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
     )  # fmt: skip
@@ -215,9 +228,10 @@ def _fwd_impl(
     m_out = torch.empty(BH, S, device=dev, dtype=f32)
     qn = torch.empty(BH, S, device=dev, dtype=f32)
     grid = (-(-DV // cfg["BDV_O"]), NC, BH)
-    mlstm_fwd_out_kernel[grid](
-        q, k, v, i, f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, *gate_strides, 1.0 / math.sqrt(DK), eps,
+    launch(
+        mlstm_fwd_out_kernel, grid, q, k, v, i, f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, *gate_strides, 1.0 / math.sqrt(DK), eps,
         L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps_O"],
+        fallbacks=_SMALLER,
     )  # fmt: skip
     return (
         h,  # in the layout of q
@@ -301,14 +315,15 @@ def _bwd_impl(
     c_t, n_t = c_t4.reshape(BH, DK, DV), n_t4.reshape(BH, DK)
     m_t = m_t4.reshape(BH)
     has_init = c0 is not None
-    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, dev)
+    none = torch.empty(0, device=dev, dtype=f32)  # every absent argument
+    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, none)
     scale = 1.0 / math.sqrt(DK)
     has_dfinal = dc_t is not None or dn_t is not None
     if has_dfinal:  # (the kernel reads them only then)
         dc_tf = (dc_t if dc_t is not None else torch.zeros_like(c_t)).reshape(BH, DK, DV).to(f32).contiguous()
         dn_tf = (dn_t if dn_t is not None else torch.zeros_like(n_t)).reshape(BH, DK).to(f32).contiguous()
     else:
-        dc_tf = dn_tf = torch.empty(0, device=dev, dtype=f32)
+        dc_tf = dn_tf = none
 
     mode = triton_mode(dtype)
     n_kb = -(-DK // cfg["BDK_Q"])
@@ -328,10 +343,10 @@ def _bwd_impl(
     d_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s.dtype)
     dn_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
     mb_s = torch.empty(BH, NC, device=dev, dtype=f32)
-    dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-    dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else torch.empty(0, device=dev)
-    mlstm_bwd_dstates_kernel[(-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)](
-        q, i, f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
+    dc0 = torch.empty(BH, DK, DV, device=dev, dtype=f32) if has_init else none
+    dn0 = torch.empty(BH, DK, device=dev, dtype=f32) if has_init else none
+    launch(
+        mlstm_bwd_dstates_kernel, (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH), q, i, f, dh, den, eta, m_out, m_t, dc_tf, dn_tf, m0f, d_s, dn_s, mb_s, dc0, dn0,
         S, DK, DV, NC, *gate_strides, scale,
         L=cfg["L"], BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, HAS_DFINAL=has_dfinal,
         MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
@@ -350,7 +365,7 @@ def _bwd_impl(
     pull = (dc_tf * c_t).sum((-2, -1)) + (dn_tf * n_t).sum(-1) if has_dfinal else None
     dm_tf = dm_t.reshape(BH).to(f32).contiguous() if dm_t is not None else None
     d_i, d_f, d_m_init = _gate_gradients(
-        qdq, kdk, rho, i, f, m0f if has_init else None, pull, dm_tf, eps, gate_strides
+        qdq, kdk, rho, i, f, m0f if has_init else None, pull, dm_tf, eps, gate_strides, none
     )
 
     shape = (B, NH, S)
@@ -381,11 +396,13 @@ def _gate_gradients(
     dm_t: torch.Tensor | None,
     eps: float,
     gate_strides: tuple[int, int, int, int] | None = None,
+    none: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The gate kernel (arguments and results as in :func:`gate_gradients_reference`; ``d i``, ``d f`` come
     back ``[BH, S]`` in the dtype of the gates, and the routed ``d m0`` is an empty tensor when ``m0`` is None).
     ``gate_strides`` ``(NH, stride_b, stride_h, stride_s)`` reads ``i``, ``f`` as ``[B, NH, S]`` through their
-    strides; without it they are contiguous ``[BH, S]``."""
+    strides; without it they are contiguous ``[BH, S]``.  ``none``: the caller's empty float32 tensor for
+    absent arguments, if it has one."""
     from ._triton.chunkwise_bwd import mlstm_bwd_gates_kernel
 
     BH, S = kdk.shape
@@ -393,12 +410,12 @@ def _gate_gradients(
     if gate_strides is None:
         i, f = i.contiguous(), f.contiguous()
         gate_strides = (1, S, 0, 1)
-    empty = torch.empty(0, device=dev, dtype=f32)
+    empty = torch.empty(0, device=dev, dtype=f32) if none is None else none
     d_i = torch.empty(BH, S, device=dev, dtype=i.dtype)
     d_f = torch.empty(BH, S, device=dev, dtype=i.dtype)
     d_m0 = torch.empty(BH, device=dev, dtype=f32) if m0 is not None else empty
-    mlstm_bwd_gates_kernel[(BH,)](
-        qdq, kdk, rho, i, f,
+    launch(
+        mlstm_bwd_gates_kernel, (BH,), qdq, kdk, rho, i, f,
         m0 if m0 is not None else empty, pull if pull is not None else empty, dm_t if dm_t is not None else empty,
         torch.empty(BH, S, device=dev, dtype=torch.float64), torch.empty(BH, S, device=dev, dtype=torch.int8),
         d_i, d_f, d_m0, S, qdq.shape[0], *gate_strides, eps,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .._triton_support import eager_function, pow2, with_override
+from .._triton_support import eager_function, launch, pow2, with_override
 
 #: Widest head the kernels take (one program holds a block of rows times the whole head).
 MAX_DH = 1024
@@ -57,8 +57,8 @@ def _fwd_impl(
     DH = I // num_heads
     cfg = _launch(DH)
     out = torch.empty(N, I, device=x.device, dtype=out_dtype)
-    mlstm_output_fwd_kernel[(_cdiv(N, cfg["BN"]), num_heads)](
-        h, x, z, weight.contiguous(), skip.contiguous(), out, N, DH,
+    launch(
+        mlstm_output_fwd_kernel, (_cdiv(N, cfg["BN"]), num_heads), h, x, z, weight.contiguous(), skip.contiguous(), out, N, DH,
         h.stride(0), x.stride(0), z.stride(0), out.stride(0), eps, BN=cfg["BN"], BD=cfg["BD"],
         num_warps=cfg["warps"],
     )  # fmt: skip
@@ -89,8 +89,8 @@ def _bwd_impl(
     dz = torch.empty(N, I, device=x.device, dtype=z.dtype)
     n_blocks = _cdiv(N, BN)
     partial = torch.empty(n_blocks, 2 * I, device=x.device, dtype=torch.float32)
-    mlstm_output_bwd_kernel[(n_blocks, num_heads)](
-        h, x, z, weight.contiguous(), skip.contiguous(), dout, dh, dx, dz, partial, N, DH, I,
+    launch(
+        mlstm_output_bwd_kernel, (n_blocks, num_heads), h, x, z, weight.contiguous(), skip.contiguous(), dout, dh, dx, dz, partial, N, DH, I,
         h.stride(0), x.stride(0), z.stride(0), dout.stride(0), eps, BN=BN, BD=cfg["BD"], num_warps=cfg["warps_B"],
     )  # fmt: skip
     return dh, dx, dz, partial.view(n_blocks, 2, I).sum(0)  # [2, I] float32: d weight, d skip

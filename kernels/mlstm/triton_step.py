@@ -16,7 +16,7 @@ import math
 import torch
 
 from .._checks import check_mlstm, check_mlstm_state
-from .._triton_support import pow2, sm_count
+from .._triton_support import launch, pow2, sm_count
 from ..states import mLSTMState
 from .native import mlstm_step_native
 
@@ -107,8 +107,8 @@ def _step_impl(
     block_dk, block_dv, num_warps = _launch_config(DK, DV, BH, sms)
     grid = (BH, -(-DV // block_dv))  # (rows, value-column blocks)
     with torch.cuda.device(q.device) if q.is_cuda else contextlib.nullcontext():
-        mlstm_step_fwd_kernel[grid](
-            q2, k2, v2, i1, f1, c3, n2, m1,
+        launch(
+            mlstm_step_fwd_kernel, grid, q2, k2, v2, i1, f1, c3, n2, m1,
             h2, c_out3, n_out2, m_out1,
             q2.stride(0), q2.stride(1), k2.stride(0), k2.stride(1), v2.stride(0), v2.stride(1),
             i1.stride(0), f1.stride(0),
