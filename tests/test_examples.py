@@ -38,8 +38,8 @@ def test_examples_exist():
     } <= names
 
 
-#: Scripts that take more than ~30 s on a 2-core CPU (measured: 01_backbone.py 70-111 s; the others 6-19 s).
-SLOW = {"01_backbone.py"}
+#: Scripts that take more than ~30 s on a 2-core CPU with XLSTM_TS_EXAMPLE_FAST=1 (measured 6-22 s each; none).
+SLOW: set[str] = set()
 
 
 @pytest.mark.parametrize(

@@ -217,8 +217,8 @@ def mlstm_step_triton(
             "mlstm_step_triton needs Triton: pip install 'xlstm-ts[triton]' (CUDA builds of torch ship it), "
             "or use the 'step--native' kernel."
         ) from err
-    interpreted = type(mlstm_step_fwd_kernel).__name__ == "InterpretedFunction"
-    if not q.is_cuda and not interpreted:
+    # (the kernel's type is looked at only off CUDA: torch.compile cannot trace ``type`` of a Triton kernel)
+    if not q.is_cuda and type(mlstm_step_fwd_kernel).__name__ != "InterpretedFunction":
         raise RuntimeError(
             f"mlstm_step_triton runs on CUDA tensors (or on CPU under TRITON_INTERPRET=1, set before "
             f"Triton is imported); got device {q.device}. Use the 'step--native' kernel instead."

@@ -119,8 +119,13 @@ def test_default_captures_on_cuda_and_falls_back_with_a_warning():
     eager = generate(model, prompt, max_new_tokens=20, cuda_graph=False)
     assert torch.equal(generate(model, prompt, max_new_tokens=20), eager)  # default: captured
     syncing = _SyncingLM(model)
+    stream, rng = torch.cuda.current_stream(), torch.cuda.get_rng_state()
     with pytest.warns(RuntimeWarning, match="could not capture"):
         out = generate(syncing, prompt, max_new_tokens=20)
     assert torch.equal(out, eager) and syncing.host_reads >= 19
     with pytest.raises(RuntimeError):
         generate(_SyncingLM(model), prompt, max_new_tokens=20, cuda_graph=True)
+    # the failed captures left the stream and the random generator as they were (greedy decoding drew nothing)
+    assert torch.cuda.current_stream() == stream
+    assert torch.equal(torch.cuda.get_rng_state(), rng)
+    assert torch.randn(4, device="cuda").isfinite().all()  # raised "Offset increment outside graph capture"

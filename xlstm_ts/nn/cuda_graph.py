@@ -26,6 +26,8 @@ or simply ``model.generate(prompt, max_new_tokens=100, cuda_graph=True)``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -37,6 +39,27 @@ __all__ = ["CapturedStep"]
 
 def _layout(leaves: list[torch.Tensor]) -> list[tuple[tuple[int, ...], torch.dtype, torch.device]]:
     return [(tuple(t.shape), t.dtype, t.device) for t in leaves]
+
+
+@contextlib.contextmanager
+def _restored_on_failure(device: torch.device) -> Iterator[None]:
+    """Puts back the current stream and the default CUDA generator of ``device`` if a capture inside fails.
+
+    When a capture fails (a step that reads from the host, say), ``torch.cuda.graph`` leaves its side stream
+    current and the generator in capture mode, so that every later random op on the device raises ("Offset
+    increment outside graph capture").  A failed capture drew no random numbers, so the generator gets back
+    the state it had before.
+    """
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    generator = torch.cuda.default_generators[index]
+    stream = torch.cuda.current_stream(device)
+    rng = generator.clone_state()
+    try:
+        yield
+    except BaseException:
+        torch.cuda.set_stream(stream)
+        generator.graphsafe_set_state(rng)
+        raise
 
 
 class CapturedStep:
@@ -94,7 +117,7 @@ class CapturedStep:
                 model.step(self._tokens, self._state)
         torch.cuda.current_stream(token_ids.device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.no_grad(), torch.cuda.graph(self.graph):
+        with _restored_on_failure(token_ids.device), torch.no_grad(), torch.cuda.graph(self.graph):
             self._logits, self._new_state = model.step(self._tokens, self._state)
 
     def __call__(self, token_ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
