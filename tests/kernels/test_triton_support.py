@@ -12,16 +12,18 @@ errors = pytest.importorskip("triton.runtime.errors")
 
 
 class FakeKernel:
-    """Stands in for a Triton kernel: out of shared memory until ``fits(meta)`` holds."""
+    """Stands in for a Triton kernel: out of shared memory until ``fits(meta)`` holds; a launch returns
+    ``compiled(meta)`` (None, as under the interpreter, unless told otherwise)."""
 
-    def __init__(self, fits):
-        self.fits, self.calls = fits, []
+    def __init__(self, fits, compiled=lambda meta: None):
+        self.fits, self.compiled, self.calls = fits, compiled, []
 
     def __getitem__(self, grid):
         def run(*args, **meta):
             self.calls.append(dict(meta))
             if not self.fits(meta):
                 raise errors.OutOfResources(300_000, 232_448, "shared memory")
+            return self.compiled(meta)
 
         return run
 
@@ -68,22 +70,13 @@ class FakeCompiled:
         return lambda *values: self.runs.append((grid, values))
 
 
-class JitLike:
+class JitLike(FakeKernel):
     """Stands in for a JITFunction: parameters ``x, n, BLOCK``; every launch through it compiles anew."""
 
     arg_names = ["x", "n", "BLOCK"]
 
     def __init__(self, fits=lambda meta: True):
-        self.fits, self.launches = fits, []
-
-    def __getitem__(self, grid):
-        def run(*args, **meta):
-            self.launches.append(dict(meta))
-            if not self.fits(meta):
-                raise errors.OutOfResources(300_000, 232_448, "shared memory")
-            return FakeCompiled(meta)
-
-        return run
+        super().__init__(fits, compiled=FakeCompiled)
 
 
 @pytest.fixture
@@ -102,7 +95,7 @@ def test_fast_path_reuses_the_compiled_kernel_with_the_full_argument_list(fast_p
     kernel, x = JitLike(), torch.zeros(4)
     launch(kernel, (3,), x, 7, BLOCK=16, num_warps=4)
     launch(kernel, (5, 2), x, 7, BLOCK=16, num_warps=4)
-    assert len(kernel.launches) == 1  # the second launch did not go through Triton's path
+    assert len(kernel.calls) == 1  # the second launch did not go through Triton's path
     (compiled,) = [entry[0] for entry in fast_path.values()]
     assert compiled.runs == [((5, 2, 1), (x, 7, 16))]  # the grid padded to 3, constexprs after the arguments
 
@@ -120,11 +113,11 @@ def test_fast_path_misses_on_anything_triton_specialises_on(fast_path, first, se
     kernel = JitLike()
     launch(kernel, (1,), *first, BLOCK=16)
     launch(kernel, (1,), *second, BLOCK=16)
-    assert len(kernel.launches) == 2
+    assert len(kernel.calls) == 2
     launch(kernel, (1,), *first, BLOCK=32)  # other launch parameters
-    assert len(kernel.launches) == 3
+    assert len(kernel.calls) == 3
     launch(kernel, (1,), *first, BLOCK=16)  # a hit again
-    assert len(kernel.launches) == 3
+    assert len(kernel.calls) == 3
 
 
 def test_fast_path_keeps_the_kernel_that_fit_under_the_parameters_asked_for(fast_path):
@@ -132,7 +125,7 @@ def test_fast_path_keeps_the_kernel_that_fit_under_the_parameters_asked_for(fast
     x = torch.zeros(4)
     launch(kernel, (1,), x, 7, BLOCK=128, fallbacks=(halve("BLOCK"),))
     launch(kernel, (1,), x, 7, BLOCK=128, fallbacks=(halve("BLOCK"),))
-    assert [m["BLOCK"] for m in kernel.launches] == [128, 64, 32]  # the second launch: fast path
+    assert [m["BLOCK"] for m in kernel.calls] == [128, 64, 32]  # the second launch: fast path
     (compiled,) = [entry[0] for entry in fast_path.values()]
     assert compiled.meta["BLOCK"] == 32 and compiled.runs == [((1, 1, 1), (x, 7, 32))]
 
@@ -147,7 +140,7 @@ def test_without_compiled_kernels_every_launch_takes_tritons_path(fast_path):
     jit = JitLike()
     for _ in range(2):
         launch(jit, (1,), torch.zeros(4), 7)  # BLOCK not given
-    assert len(calls.calls) == 2 and len(jit.launches) == 2
+    assert len(calls.calls) == 2 and len(jit.calls) == 2
 
 
 def test_launch_key_leaves_cpu_tensors_to_triton():
