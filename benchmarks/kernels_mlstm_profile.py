@@ -5,8 +5,8 @@ Run on a CUDA machine from the repository root (after ``pip install --no-deps -e
     python benchmarks/kernels_mlstm_profile.py                # the four shapes of kernels_mlstm.py
     python benchmarks/kernels_mlstm_profile.py --shapes 1     # one of them
 
-For each shape it runs forward+backward (bf16 unless ``--dtype`` says otherwise) a few times under the
-profiler and prints the CUDA time of every kernel per iteration, largest first, so that the Triton kernels and
+For each shape it runs forward+backward (``--forward``: the forward under ``torch.no_grad``; bf16 unless
+``--dtype`` says otherwise) a few times under the profiler and prints the CUDA time of every kernel per iteration, largest first, so that the Triton kernels and
 the PyTorch glue around them can be told apart.  ``--configs`` takes a JSON list of launch-parameter overrides (see ``_launch`` in
 kernels/mlstm/triton_chunkwise.py) and prints one line per configuration, which is how the launch heuristics
 were chosen::
@@ -47,6 +47,11 @@ def main() -> None:
         "--wall",
         action="store_true",
         help="also print do_bench of forward+backward, eager and replayed from a CUDA graph (host excluded)",
+    )
+    p.add_argument(
+        "--forward",
+        action="store_true",
+        help="profile the forward under torch.no_grad (inference) instead of forward+backward",
     )
     p.add_argument("--host", type=int, default=0, help="cProfile this many forward+backward calls per shape")
     p.add_argument("--launch-cost", action="store_true", help="host cost per call of the pieces (see above)")
@@ -93,11 +98,18 @@ def main() -> None:
         leaves = [t.requires_grad_(True) for t in (q, k, v, i, f)]
         dh = torch.randn(B, NH, S, DV, device="cuda", generator=g, dtype=dt)
 
-        def step(leaves=leaves, dh=dh):
+        def train_step(leaves=leaves, dh=dh):
             for t in leaves:
                 t.grad = None
             h, _ = mlstm_sequence(*leaves, kernel="chunkwise--triton")
             h.backward(dh)
+
+        def forward_step(leaves=leaves):
+            with torch.no_grad():
+                mlstm_sequence(*leaves, kernel="chunkwise--triton")
+
+        step = forward_step if a.forward else train_step
+        what = "forward (no_grad)" if a.forward else "forward+backward"
 
         configs = json.loads(a.configs) if a.configs else [None]
         for config in configs:
@@ -109,10 +121,10 @@ def main() -> None:
                 print(f"{SHAPES[idx]} {json.dumps(config)}: failed: {type(err).__name__}: {str(err)[:120]}")
                 continue
             if config is None:
-                print(f"\n## shape {SHAPES[idx]}: {total:.3f} ms of kernels per forward+backward")
+                print(f"\n## shape {SHAPES[idx]}: {total:.3f} ms of kernels per {what}")
                 if a.wall:
                     print(
-                        f"do_bench fwd+bwd: eager {wall(step):.3f} ms, CUDA graph {graph_replay_ms(step):.3f} ms"
+                        f"do_bench {what}: eager {wall(step):.3f} ms, CUDA graph {graph_replay_ms(step):.3f} ms"
                     )
                 for name, per, count in rows[:14]:
                     print(f"{per:8.3f} ms  {count:3d}x  {name[:90]}")
@@ -125,7 +137,8 @@ def main() -> None:
                     for n, t, _ in rows
                     if "mlstm" in n
                 )
-                print(f"{SHAPES[idx]} {json.dumps(config)}: total {total:.3f} ms | {ours}", flush=True)
+                extra = f" | do_bench {wall(step):.3f} ms" if a.wall else ""
+                print(f"{SHAPES[idx]} {json.dumps(config)}: total {total:.3f} ms{extra} | {ours}", flush=True)
 
 
 def _host_us(fn, calls: int = 200, rounds: int = 5) -> float:

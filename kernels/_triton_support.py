@@ -140,7 +140,8 @@ def eager_function(
     return EagerOp
 
 
-#: Compiled kernels by launch key (see :func:`launch`): ``(compiled kernel, constexpr values)``, or None where
+#: Compiled kernels by launch key (see :func:`launch`): ``(compiled kernel, constexpr values, the launch
+#: parameters it runs with)``, or None where
 #: the fast path does not apply.  Cleared when it holds more than :data:`_MAX_COMPILED` keys.
 _compiled: dict = {}
 _MAX_COMPILED = 1024
@@ -178,18 +179,21 @@ def launch(kernel, grid, *args, fallbacks: Sequence[Callable[[dict], bool]] = ()
       something is applied (each edits the launch parameters and says whether it did) and the launch tried
       again, so that a heuristic tuned on one GPU never makes a shape fail on a smaller one.  The compiled
       kernel that fits is kept under the key of the parameters asked for.
+    * ``grid`` is a tuple, or (for a kernel whose grid depends on a launch parameter that a fallback may
+      change, such as the block of values each program takes) a function of the launch parameters that returns
+      one; it is then evaluated with the parameters the kernel actually runs with, on every path.
     """
     key = _launch_key(kernel, args, meta)
     hit = _compiled.get(key) if key is not None else None
     if hit is not None:
-        compiled, tail = hit
-        compiled[_grid3(grid)](*args, *tail)
+        compiled, tail, ran = hit
+        compiled[_grid3(grid(ran) if callable(grid) else grid)](*args, *tail)
         return
     from triton.runtime.errors import OutOfResources
 
     while True:
         try:
-            compiled = kernel[grid](*args, **meta)
+            compiled = kernel[grid(meta) if callable(grid) else grid](*args, **meta)
             break
         except OutOfResources:
             if not any(step(meta) for step in fallbacks):
@@ -215,4 +219,4 @@ def _runner_entry(kernel, compiled, n_args: int, meta: dict):
         tail = tuple(meta[n] for n in names[n_args:])
     except KeyError:  # a parameter left to its default: its value is not known here
         return None
-    return compiled, tail
+    return compiled, tail, dict(meta)

@@ -103,6 +103,11 @@ def _launch_rules(
     wide_v = min(pow2(DV), 128)
     wide = BH * -(-DK // 64) * -(-DV // wide_v) >= 1.5 * sm_count(device)
     cfg.update(BDK_T=min(BDK, 64), BDV_T=wide_v if wide else min(pow2(DV), 64), warps_T=4, stages_T=3)
+    # the forward in one kernel (``fused``; the whole DK and a [DK, BDV_F] slice of the memory per program) or
+    # in two (the recurrence, then the outputs in parallel over chunks)
+    cfg.update(
+        fused=1, BDV_F=min(pow2(DV), 64 if BDK <= 128 else 32), warps_F=4 if BDK <= 64 else 8, stages_F=2
+    )
     return with_override(cfg, LAUNCH_ENV)  # (``override`` is that variable's value: part of the cache key)
 
 
@@ -111,7 +116,9 @@ _launch_cached = functools.lru_cache(maxsize=256)(_launch_rules)
 
 #: Steps per block of the gate-gradient kernel (one program per head walks the sequence twice in such blocks).
 _GATE_BLOCK = 512
-#: Launch fallbacks of the two kernels that loop over value blocks (``BDV`` only sets their loop step).
+#: Launch fallbacks of the kernels that take a block of values (for the two that loop over value blocks,
+#: ``BDV`` only sets their loop step; the forward kernels then run more programs: their grid is a function
+#: of the launch parameters).
 _SMALLER = (no_pipelining, halve("BDV"))
 
 
@@ -178,11 +185,82 @@ def _saved_shapes(q: torch.Tensor, v: torch.Tensor, chunk_size: int) -> tuple[di
     return cfg, -(-S // cfg["L"]), torch.bfloat16 if mode == 2 else torch.float32
 
 
+def _forward(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    c0: torch.Tensor | None,
+    n0: torch.Tensor | None,
+    m0: torch.Tensor | None,
+    chunk_size: int,
+    eps: float,
+    saved: bool,
+) -> tuple[torch.Tensor, ...]:
+    """``h`` and the final state ``(c, n, m)``, then (``saved``) what the backward needs."""
+    from ._triton.chunkwise_fwd import mlstm_fwd_fused_kernel, mlstm_fwd_out_kernel, mlstm_fwd_states_kernel
+
+    B, NH, S, DK = q.shape
+    DV = v.shape[-1]
+    BH = B * NH
+    mode = triton_mode(q.dtype)
+    cfg, NC, c_s_dtype = _saved_shapes(q, v, chunk_size)
+    L = cfg["L"]
+    dev, f32 = q.device, torch.float32
+    inner = _heads_inner(q)
+    q, k, v = (_in_layout(t, inner) for t in (q, k, v))
+    i, f, gate_strides = _gates(i, f)
+    has_init = c0 is not None
+    none = torch.empty(0, device=dev, dtype=f32)  # every absent argument
+    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, none)
+    c_t = torch.empty(BH, DK, DV, device=dev, dtype=f32)
+    n_t = torch.empty(BH, DK, device=dev, dtype=f32)
+    m_t = torch.empty(BH, device=dev, dtype=f32)
+    h = _empty_heads(q, DV, inner)
+    scale = 1.0 / math.sqrt(DK)
+    fused = bool(cfg["fused"])
+    if saved or not fused:  # (the two-kernel forward passes the chunk-entry memories between its kernels)
+        c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s_dtype)
+        n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
+        m_s = torch.empty(BH, NC, device=dev, dtype=f32)
+        m_out = torch.empty(BH, S, device=dev, dtype=f32)
+        qn = torch.empty(BH, S, device=dev, dtype=f32)
+    else:  # nothing is kept: only the dtype of C_S is read (the memory's operand dtype in the output product)
+        c_s = none if c_s_dtype == f32 else torch.empty(0, device=dev, dtype=c_s_dtype)
+        n_s = m_s = m_out = qn = none
+    if fused:
+        launch(
+            mlstm_fwd_fused_kernel, lambda meta: (-(-DV // meta["BDV"]), BH),
+            q, k, v, i, f, c0f, n0f, m0f, h, m_out, qn, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC, *gate_strides,
+            scale, eps,
+            L=L, BDK=cfg["BDK"], BDV=cfg["BDV_F"], HAS_INIT=has_init, STORE=saved, MODE=mode, HEADS_INNER=inner,
+            num_warps=cfg["warps_F"], num_stages=cfg["stages_F"], fallbacks=_SMALLER,
+        )  # fmt: skip
+    else:
+        grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
+        launch(
+            mlstm_fwd_states_kernel, grid, k, v, i, f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC,
+            *gate_strides,
+            L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, HEADS_INNER=inner,
+            num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
+        )  # fmt: skip
+        launch(
+            mlstm_fwd_out_kernel, lambda meta: (-(-DV // meta["BDV"]), NC, BH), q, k, v, i, f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, *gate_strides,
+            scale, eps,
+            L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps_O"],
+            fallbacks=_SMALLER,
+        )  # fmt: skip
+    final = (c_t.view(B, NH, DK, DV), n_t.view(B, NH, DK), m_t.view(B, NH, 1))
+    return (h, *final, m_out, qn, c_s, n_s, m_s) if saved else (h, *final)  # h in the layout of q
+
+
 # The forward and backward are torch.library custom ops, so that torch.compile sees one opaque op per
 # call (with shapes from the fake implementations) instead of tracing into the Python launch code; eager calls
 # run the same implementations through ``_EagerFwd`` (below), without the dispatcher's Python layer.
 # Besides h and the final state, the forward returns what the backward needs: m_out, qn [BH, S] and the
-# chunk-entry memories c_s [BH, NC, DK, DV], n_s [BH, NC, DK], m_s [BH, NC].
+# chunk-entry memories c_s [BH, NC, DK, DV], n_s [BH, NC, DK], m_s [BH, NC].  Without gradients the
+# inference op runs instead: it returns h and the final state only, and keeps nothing.
 def _fwd_impl(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -198,48 +276,22 @@ def _fwd_impl(
     torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
     torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
 ]:  # fmt: skip
-    from ._triton.chunkwise_fwd import mlstm_fwd_out_kernel, mlstm_fwd_states_kernel
+    return _forward(q, k, v, i, f, c0, n0, m0, chunk_size, eps, saved=True)  # type: ignore[return-value]
 
-    B, NH, S, DK = q.shape
-    DV = v.shape[-1]
-    BH = B * NH
-    mode = triton_mode(q.dtype)
-    cfg, NC, c_s_dtype = _saved_shapes(q, v, chunk_size)
-    L = cfg["L"]
-    dev, f32 = q.device, torch.float32
-    inner = _heads_inner(q)
-    q, k, v = (_in_layout(t, inner) for t in (q, k, v))
-    i, f, gate_strides = _gates(i, f)
-    has_init = c0 is not None
-    c0f, n0f, m0f = _flat_state(c0, n0, m0, BH, DK, DV, torch.empty(0, device=dev, dtype=f32))
-    c_s = torch.empty(BH, NC, DK, DV, device=dev, dtype=c_s_dtype)
-    n_s = torch.empty(BH, NC, DK, device=dev, dtype=f32)
-    m_s = torch.empty(BH, NC, device=dev, dtype=f32)
-    c_t = torch.empty(BH, DK, DV, device=dev, dtype=f32)
-    n_t = torch.empty(BH, DK, device=dev, dtype=f32)
-    m_t = torch.empty(BH, device=dev, dtype=f32)
-    grid = (-(-DK // cfg["BDK_T"]), -(-DV // cfg["BDV_T"]), BH)
-    launch(
-        mlstm_fwd_states_kernel, grid, k, v, i, f, c0f, n0f, m0f, c_s, n_s, m_s, c_t, n_t, m_t, S, DK, DV, NC, *gate_strides,
-        L=L, BDK=cfg["BDK_T"], BDV=cfg["BDV_T"], HAS_INIT=has_init, MODE=mode, HEADS_INNER=inner,
-        num_warps=cfg["warps_T"], num_stages=cfg["stages_T"],
-    )  # fmt: skip
-    h = _empty_heads(q, DV, inner)
-    m_out = torch.empty(BH, S, device=dev, dtype=f32)
-    qn = torch.empty(BH, S, device=dev, dtype=f32)
-    grid = (-(-DV // cfg["BDV_O"]), NC, BH)
-    launch(
-        mlstm_fwd_out_kernel, grid, q, k, v, i, f, c_s, n_s, m_s, h, m_out, qn, S, DK, DV, NC, *gate_strides, 1.0 / math.sqrt(DK), eps,
-        L=L, BDK=cfg["BDK"], BDV=cfg["BDV_O"], MODE=mode, HEADS_INNER=inner, num_warps=cfg["warps_O"],
-        fallbacks=_SMALLER,
-    )  # fmt: skip
-    return (
-        h,  # in the layout of q
-        c_t.view(B, NH, DK, DV),
-        n_t.view(B, NH, DK),
-        m_t.view(B, NH, 1),
-        m_out, qn, c_s, n_s, m_s,
-    )  # fmt: skip
+
+def _infer_impl(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    i: torch.Tensor,
+    f: torch.Tensor,
+    c0: torch.Tensor | None,
+    n0: torch.Tensor | None,
+    m0: torch.Tensor | None,
+    chunk_size: int,
+    eps: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _forward(q, k, v, i, f, c0, n0, m0, chunk_size, eps, saved=False)  # type: ignore[return-value]
 
 
 _fwd_op = torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_fwd", mutates_args=())(_fwd_impl)
@@ -261,6 +313,14 @@ def _fwd_fake(q, k, v, i, f, c0, n0, m0, chunk_size, eps):
         q.new_empty(BH, NC, DK, dtype=f32),
         q.new_empty(BH, NC, dtype=f32),
     )
+
+
+_infer_op = torch.library.custom_op("xlstm_ts::mlstm_chunkwise_triton_infer", mutates_args=())(_infer_impl)
+
+
+@_infer_op.register_fake
+def _infer_fake(q, k, v, i, f, c0, n0, m0, chunk_size, eps):
+    return _fwd_fake(q, k, v, i, f, c0, n0, m0, chunk_size, eps)[:4]
 
 
 def _bwd_impl(
@@ -579,10 +639,14 @@ def mlstm_chunkwise_triton(
     c0 = n0 = m0 = None
     if initial_state is not None:
         c0, n0, m0 = initial_state
-    if torch.compiler.is_compiling():
-        h, c, n, m, *_ = _fwd_op(q, k, v, i, f, c0, n0, m0, chunk_size, eps)
+    args = (q, k, v, i, f, c0, n0, m0, chunk_size, eps)
+    compiling = torch.compiler.is_compiling()
+    if not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in args[:8])):
+        h, c, n, m = (_infer_op if compiling else _infer_impl)(*args)
+    elif compiling:
+        h, c, n, m, *_ = _fwd_op(*args)
     else:
-        h, c, n, m, *_ = _EagerFwd.apply(q, k, v, i, f, c0, n0, m0, chunk_size, eps)
+        h, c, n, m, *_ = _EagerFwd.apply(*args)
     return h, (mLSTMState(c, n, m) if return_last_state else None)
 
 

@@ -26,7 +26,7 @@ from xlstm_ts.kernels._registry import get_kernel
 
 pytest.importorskip("triton")
 from xlstm_ts.kernels.mlstm import triton_step
-from xlstm_ts.kernels.mlstm.triton_chunkwise import _fwd_op, mlstm_chunkwise_triton
+from xlstm_ts.kernels.mlstm.triton_chunkwise import _fwd_op, _infer_op, mlstm_chunkwise_triton
 from xlstm_ts.kernels.mlstm.triton_step import mlstm_step_triton
 from xlstm_ts.kernels.slstm import triton_sequence
 
@@ -70,6 +70,27 @@ def test_opcheck(with_state, layer_layout):
     tensors, init = _inputs(with_state, layer_layout)
     c0, n0, m0 = init if init is not None else (None, None, None)
     torch.library.opcheck(_fwd_op, (*tensors, c0, n0, m0, 16, 1e-6))
+
+
+@LAYOUTS
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_inference_op_opcheck_and_compiled_call_without_gradients(with_state, layer_layout):
+    # without gradients the wrapper runs the inference op (h and the final state only)
+    tensors, init = _inputs(with_state, layer_layout)
+    tensors = [t.detach() for t in tensors]
+    init = mLSTMState(*(t.detach() for t in init)) if init is not None else None
+    c0, n0, m0 = init if init is not None else (None, None, None)
+    torch.library.opcheck(_infer_op, (*tensors, c0, n0, m0, 16, 1e-6))
+    dynamo.reset()
+    report = dynamo.explain(_kernel)(*tensors, init)
+    assert report.graph_break_count == 0, [str(b.reason) for b in report.break_reasons]
+    ops = [str(n.target) for g in report.graphs for n in g.graph.nodes if n.op == "call_function"]
+    assert ops.count("xlstm_ts.mlstm_chunkwise_triton_infer.default") == 1, ops
+    expected = _kernel(*tensors, init)
+    dynamo.reset()
+    got = torch.compile(_kernel, fullgraph=True, backend="aot_eager")(*tensors, init)
+    for a, b in zip([got[0], *got[1]], [expected[0], *expected[1]], strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 @LAYOUTS

@@ -215,6 +215,35 @@ def test_no_state_saved_without_grad():
     assert st is None and h.grad_fn is None and torch.isfinite(h).all()
 
 
+@pytest.mark.parametrize(
+    "override",
+    [{}, {"fused": 0}, {"fused": 1, "BDV_F": 16}, {"BDV_F": 16, "L": 32}],
+    ids=["default", "two-kernel-forward", "fused-value-blocks", "fused-chunk32"],
+)
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "init-state"])
+def test_forward_without_gradients_equals_the_training_forward(override, with_state, monkeypatch):
+    # without gradients nothing is kept for a backward (the fused kernel writes only h and the final state);
+    # the outputs and the final state must be those of the forward that keeps it, bit for bit
+    from xlstm_ts.kernels.mlstm.triton_chunkwise import LAUNCH_ENV
+
+    monkeypatch.setenv(LAUNCH_ENV, json.dumps(override))
+    inputs, init = make_inputs(2, 2, 70, 40, 72, state=with_state)
+    x = _to(inputs, torch.float32)
+    st0 = mLSTMState(*_to(init, torch.float32)) if with_state else None
+    with torch.no_grad():
+        h, st = mlstm_chunkwise_triton(*x, st0, True, chunk_size=16)
+    leaves = [t.clone().requires_grad_(True) for t in x]
+    h_train, st_train = mlstm_chunkwise_triton(*leaves, st0, True, chunk_size=16)
+    assert h.grad_fn is None and h_train.grad_fn is not None
+    torch.testing.assert_close(h, h_train.detach(), rtol=0, atol=0)
+    for a, b in zip(st, st_train, strict=True):
+        torch.testing.assert_close(a, b.detach(), rtol=0, atol=0)
+    h_ref, st_ref = mlstm_recurrent_naive(*inputs, init)
+    assert_close_rel(h, h_ref, 1e-5, "h")
+    for name, a, b in zip("cnm", st, st_ref, strict=True):
+        assert_close_rel(a, b, 1e-5, f"final state {name}")
+
+
 def test_rejects_what_it_cannot_run():
     q = torch.zeros(1, 1, 4, 300)
     with pytest.raises(ValueError, match="DK <= 256 and DV <= 512; got DK=300"):
@@ -314,8 +343,17 @@ def test_gpu_long_sequence_bf16_finite():
         {"BDK_T": 16, "BDV_T": 16, "BDK_Q": 16, "BDV_Q": 16, "BDV": 16},
         {"L": 32},
         {"L": 64},
+        {"fused": 0},
+        {"fused": 1, "BDV_F": 16, "stages_F": 1},
     ],
-    ids=["wide-memory-tiles", "small-tiles", "chunk32", "chunk64"],
+    ids=[
+        "wide-memory-tiles",
+        "small-tiles",
+        "chunk32",
+        "chunk64",
+        "two-kernel-forward",
+        "fused-value-blocks",
+    ],
 )
 def test_other_launch_parameters_give_the_same_result(override, monkeypatch):
     # the heuristics pick other tiles on a GPU (e.g. [64, 128] memory tiles when many heads run at once, and

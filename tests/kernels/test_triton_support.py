@@ -16,11 +16,12 @@ class FakeKernel:
     ``compiled(meta)`` (None, as under the interpreter, unless told otherwise)."""
 
     def __init__(self, fits, compiled=lambda meta: None):
-        self.fits, self.compiled, self.calls = fits, compiled, []
+        self.fits, self.compiled, self.calls, self.grids = fits, compiled, [], []
 
     def __getitem__(self, grid):
         def run(*args, **meta):
             self.calls.append(dict(meta))
+            self.grids.append(grid)
             if not self.fits(meta):
                 raise errors.OutOfResources(300_000, 232_448, "shared memory")
             return self.compiled(meta)
@@ -128,6 +129,21 @@ def test_fast_path_keeps_the_kernel_that_fit_under_the_parameters_asked_for(fast
     assert [m["BLOCK"] for m in kernel.calls] == [128, 64, 32]  # the second launch: fast path
     (compiled,) = [entry[0] for entry in fast_path.values()]
     assert compiled.meta["BLOCK"] == 32 and compiled.runs == [((1, 1, 1), (x, 7, 32))]
+
+
+def test_a_grid_given_as_a_function_follows_the_fallback_parameters_on_both_paths(fast_path):
+    # a kernel that takes BLOCK of 100 columns per program: when a fallback halves BLOCK, twice the programs run
+    kernel = JitLike(lambda meta: meta["BLOCK"] <= 32)
+    x = torch.zeros(4)
+
+    def grid(meta):
+        return (-(-100 // meta["BLOCK"]), 3)
+
+    launch(kernel, grid, x, 7, BLOCK=64, fallbacks=(halve("BLOCK"),))
+    assert kernel.grids == [(2, 3), (4, 3)]  # Triton's path: the grid of the parameters tried
+    launch(kernel, grid, x, 7, BLOCK=64, fallbacks=(halve("BLOCK"),))
+    (compiled,) = [entry[0] for entry in fast_path.values()]
+    assert compiled.runs == [((4, 3, 1), (x, 7, 32))]  # the fast path: the grid of the kernel that fit
 
 
 def test_without_compiled_kernels_every_launch_takes_tritons_path(fast_path):

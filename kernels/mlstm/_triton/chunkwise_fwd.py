@@ -22,7 +22,9 @@ total and ``m_prev`` the stabiliser entering the chunk (exactly the recurrent ``
 :func:`mlstm_fwd_states_kernel` walks the chunks of one head in order for one ``(DK, DV)`` tile of the
 memory (grid ``(DK blocks, DV blocks, BH)``): each step is one ``[BDK, L] x [L, BDV]`` product, and the
 loads of the next chunk do not wait for it.  :func:`mlstm_fwd_out_kernel` then computes every chunk's
-outputs independently (grid ``(DV blocks, NC, BH)``).  Steps past the end of the sequence are masked to
+outputs independently (grid ``(DV blocks, NC, BH)``).  :func:`mlstm_fwd_fused_kernel` does both in one
+walk over the chunks (grid ``(DV blocks, BH)``, the whole ``DK`` per program): the memory never leaves the
+chip, and it is what inference runs (it then writes only ``h`` and the final state).  Steps past the end of the sequence are masked to
 ``q = k = v = 0``, log forget gate ``0`` and input gate ``-inf``, which changes neither the outputs nor the
 state.  The backward needs ``m_t`` and ``qn_t`` per step (written to ``M_OUT``, ``QN``) and the
 chunk-entry states.  Matrix products follow ``MODE`` (0 float32, 1 float16, 2 bfloat16; ``kernels/_triton/common.py``).
@@ -237,10 +239,129 @@ def mlstm_fwd_out_kernel(
         tl.store(QN + bh * S + t, qn, mask=mask_t)
 
 
+@triton.jit
+def mlstm_fwd_fused_kernel(
+    Q,
+    K,
+    V,
+    IG,
+    FG,  # inputs
+    C0,
+    N0,
+    M0,  # initial state (read when HAS_INIT)
+    H,
+    M_OUT,
+    QN,  # outputs (M_OUT, QN written when STORE)
+    C_S,
+    N_S,
+    M_S,  # state entering each chunk (written when STORE)
+    C_T,
+    N_T,
+    M_T,  # final state
+    S,
+    DK,
+    DV,
+    NC,
+    NH,
+    G_SB,
+    G_SH,
+    G_SS,
+    scale,
+    eps,
+    L: tl.constexpr,
+    BDK: tl.constexpr,
+    BDV: tl.constexpr,
+    HAS_INIT: tl.constexpr,
+    STORE: tl.constexpr,
+    MODE: tl.constexpr,
+    HEADS_INNER: tl.constexpr,
+):
+    """Both forward kernels in one: the memory recurrence of one ``[DK, BDV]`` slice of one head, and at each
+    chunk, before the memory moves on, that chunk's outputs for those values (grid ``(DV blocks, BH)``).
+
+    The memory stays on chip, so nothing is read back; ``STORE`` also writes what the backward needs (the
+    chunk-entry states, ``m_t`` and ``qn_t``), and without it (inference) only ``h`` and the final state
+    leave the kernel.  Same arithmetic as the two kernels, step for step (the memory enters the output
+    product rounded to ``C_S``'s dtype there and to the product's operand dtype here: the same rounding)."""
+    pid_v = tl.program_id(0)
+    bh = tl.program_id(1).to(tl.int64)
+    first = pid_v == 0
+    k_off, k_step = head_rows(bh, NH, S, DK, HEADS_INNER)
+    v_off, v_step = head_rows(bh, NH, S, DV, HEADS_INNER)
+    goff = gate_offset(bh, NH, G_SB, G_SH)
+
+    offs_l = tl.arange(0, L)
+    offs_k = tl.arange(0, BDK)
+    offs_v = pid_v * BDV + tl.arange(0, BDV)
+    mask_k = offs_k < DK
+    mask_v = offs_v < DV
+    tile = offs_k[:, None] * DV + offs_v[None, :]
+    tile_mask = mask_k[:, None] & mask_v[None, :]
+    if HAS_INIT:
+        c = tl.load(C0 + bh * DK * DV + tile, mask=tile_mask, other=0.0)  # [BDK, BDV]
+        n = tl.load(N0 + bh * DK + offs_k, mask=mask_k, other=0.0)  # [BDK]
+        m_prev = tl.load(M0 + bh + tl.arange(0, 1))  # [1]
+    else:
+        c = tl.zeros([BDK, BDV], dtype=tl.float32)
+        n = tl.zeros([BDK], dtype=tl.float32)
+        m_prev = tl.zeros([1], dtype=tl.float32)
+    causal = offs_l[:, None] >= offs_l[None, :]
+
+    for ci in range(NC):
+        if STORE:
+            chunk = bh * NC + ci
+            tl.store(C_S + chunk * DK * DV + tile, c.to(C_S.dtype.element_ty), mask=tile_mask)
+            if first:
+                tl.store(N_S + chunk * DK + offs_k, n, mask=mask_k)
+                tl.store(M_S + chunk + tl.arange(0, 1), m_prev)
+
+        t = ci * L + offs_l
+        mask_t = t < S
+        row_k = k_off + t[:, None] * k_step + offs_k[None, :]
+        mask_tk = mask_t[:, None] & mask_k[None, :]
+        q = tl.load(Q + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
+        k = tl.load(K + row_k, mask=mask_tk, other=0.0)  # [L, BDK]
+        row_v = v_off + t[:, None] * v_step + offs_v[None, :]
+        mask_tv = mask_t[:, None] & mask_v[None, :]
+        v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
+        ig, b, g = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
+
+        # this chunk's outputs, from the memory entering it (as mlstm_fwd_out_kernel)
+        log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))  # [L, L]
+        m_inter = b + m_prev  # [L]
+        m_t = tl.maximum(m_inter, tl.max(log_d, 1))  # [L]
+        w = tl.exp(log_d - m_t[:, None])  # [L, L]
+        gamma = tl.exp(m_inter - m_t)  # [L]
+        p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
+        num = dot_in(p, v, MODE) + dot_wide(q, c.to(C_S.dtype.element_ty), MODE) * (gamma * scale)[:, None]
+        qn = gamma * scale * tl.sum(q.to(tl.float32) * n[None, :], 1) + tl.sum(p, 1)  # [L]
+        den = tl.maximum(tl.abs(qn), tl.exp(-m_t)) + eps
+        tl.store(H + row_v, (num / den[:, None]).to(H.dtype.element_ty), mask=mask_tv)
+        if STORE:  # noqa: SIM102 (a compile-time branch around a run-time one: Triton keeps them apart)
+            if first:
+                tl.store(M_OUT + bh * S + t, m_t, mask=mask_t)
+                tl.store(QN + bh * S + t, qn, mask=mask_t)
+
+        # the memory leaving the chunk (as mlstm_fwd_states_kernel)
+        a = g - b + ig  # [L]
+        m_new = tl.maximum(g + m_prev, tl.max(a, 0))  # [1]
+        decay = tl.exp(g + m_prev - m_new)  # [1]
+        kw = k.to(tl.float32) * tl.exp(a - m_new)[:, None]  # [L, BDK]
+        c = c * decay[:, None] + dot_in(tl.trans(kw), v, MODE)
+        n = n * decay + tl.sum(kw, 0)
+        m_prev = m_new
+
+    tl.store(C_T + bh * DK * DV + tile, c, mask=tile_mask)
+    if first:
+        tl.store(N_T + bh * DK + offs_k, n, mask=mask_k)
+        tl.store(M_T + bh + tl.arange(0, 1), m_prev)
+
+
 __all__ = [
     "chunk_gates",
     "gate_offset",
     "head_rows",
+    "mlstm_fwd_fused_kernel",
     "mlstm_fwd_out_kernel",
     "mlstm_fwd_states_kernel",
     "triton",
