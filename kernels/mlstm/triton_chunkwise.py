@@ -103,10 +103,15 @@ def _launch_rules(
     wide_v = min(pow2(DV), 128)
     wide = BH * -(-DK // 64) * -(-DV // wide_v) >= 1.5 * sm_count(device)
     cfg.update(BDK_T=min(BDK, 64), BDV_T=wide_v if wide else min(pow2(DV), 64), warps_T=4, stages_T=3)
-    # the forward in one kernel (``fused``; the whole DK and a [DK, BDV_F] slice of the memory per program) or
-    # in two (the recurrence, then the outputs in parallel over chunks)
+    # the forward in one kernel (``fused``: the whole DK and a [DK, BDV_F] slice of the memory per program, the
+    # chunks in order) or in two (the recurrence, then the outputs in parallel over chunks).  One kernel only for
+    # small heads and at most 8 chunks: there it saves a launch for about the same GPU time; for longer sequences
+    # or larger heads its serial walk was 2-7x slower (H200 sweep: docs/benchmarks.md, fifth pass)
     cfg.update(
-        fused=1, BDV_F=min(pow2(DV), 64 if BDK <= 128 else 32), warps_F=4 if BDK <= 64 else 8, stages_F=2
+        fused=int(BDK <= 64 and -(-S // L) <= 8),
+        BDV_F=min(pow2(DV), 64 if BDK <= 128 else 32),
+        warps_F=4 if BDK <= 64 else 8,
+        stages_F=1,
     )
     return with_override(cfg, LAUNCH_ENV)  # (``override`` is that variable's value: part of the cache key)
 
