@@ -113,7 +113,11 @@ def _launch_rules(
         warps_F=4 if BDK <= 64 else 8,
         stages_F=1,
     )
-    return with_override(cfg, LAUNCH_ENV)  # (``override`` is that variable's value: part of the cache key)
+    cfg = with_override(cfg, LAUNCH_ENV)  # (``override`` is that variable's value: part of the cache key)
+    # never one kernel at DK > 128, override or not: at DK = 256 its inference variant (STORE off) faulted with
+    # an illegal memory access under one pipelining stage on the H200 (Triton 3.6; docs/benchmarks.md, fifth pass)
+    cfg["fused"] = int(bool(cfg["fused"]) and BDK <= 128)
+    return cfg
 
 
 _launch_cached = functools.lru_cache(maxsize=256)(_launch_rules)
