@@ -71,6 +71,33 @@ def chunk_gates(IG, FG, goff, t, G_SS, mask_t):
 
 
 @triton.jit
+def memory_step(k, v, ig, b, g, c, n, m_prev, MODE: tl.constexpr):
+    """The memory ``(c, n, m)`` leaving a chunk from the one entering it and the chunk's keys, values and gates."""
+    a = g - b + ig  # [L] log weight of step j in the end-of-chunk memory
+    m_new = tl.maximum(g + m_prev, tl.max(a, 0))  # [1]
+    decay = tl.exp(g + m_prev - m_new)  # [1]
+    kw = k.to(tl.float32) * tl.exp(a - m_new)[:, None]  # [L, BDK]
+    return c * decay[:, None] + dot_in(tl.trans(kw), v, MODE), n * decay + tl.sum(kw, 0), m_new
+
+
+@triton.jit
+def chunk_outputs(q, k, v, ig, b, c_prev, n_prev, m_prev, scale, eps, L: tl.constexpr, MODE: tl.constexpr):
+    """One chunk's outputs ``h`` (float32), stabilisers ``m_t`` and ``qn_t`` from the memory entering it."""
+    offs_l = tl.arange(0, L)
+    causal = offs_l[:, None] >= offs_l[None, :]
+    log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))  # [L, L]
+    m_inter = b + m_prev  # [L]
+    m_t = tl.maximum(m_inter, tl.max(log_d, 1))  # [L], the recurrent stabiliser at each step
+    w = tl.exp(log_d - m_t[:, None])  # [L, L], 0 above the diagonal
+    gamma = tl.exp(m_inter - m_t)  # [L]
+    p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
+    num = dot_in(p, v, MODE) + dot_wide(q, c_prev, MODE) * (gamma * scale)[:, None]  # [L, BDV]
+    qn = gamma * scale * tl.sum(q.to(tl.float32) * n_prev[None, :], 1) + tl.sum(p, 1)  # [L]
+    den = tl.maximum(tl.abs(qn), tl.exp(-m_t)) + eps
+    return num / den[:, None], m_t, qn
+
+
+@triton.jit
 def mlstm_fwd_states_kernel(
     K,
     V,
@@ -146,13 +173,7 @@ def mlstm_fwd_states_kernel(
             other=0.0,
         )
         ig, b, g = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
-        a = g - b + ig  # [L] log weight of step j in the end-of-chunk memory
-        m_new = tl.maximum(g + m_prev, tl.max(a, 0))  # [1]
-        decay = tl.exp(g + m_prev - m_new)  # [1]
-        kw = k.to(tl.float32) * tl.exp(a - m_new)[:, None]  # [L, BDK]
-        c = c * decay[:, None] + dot_in(tl.trans(kw), v, MODE)
-        n = n * decay + tl.sum(kw, 0)
-        m_prev = m_new
+        c, n, m_prev = memory_step(k, v, ig, b, g, c, n, m_prev, MODE)
 
     tl.store(C_T + bh * DK * DV + tile, c, mask=tile_mask)
     if write_n:
@@ -222,18 +243,8 @@ def mlstm_fwd_out_kernel(
     m_prev = tl.load(M_S + chunk + tl.arange(0, 1))  # [1]
 
     ig, b, _ = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
-    causal = offs_l[:, None] >= offs_l[None, :]
-    log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))  # [L, L]
-    m_inter = b + m_prev  # [L]
-    m_t = tl.maximum(m_inter, tl.max(log_d, 1))  # [L], the recurrent stabiliser at each step
-    w = tl.exp(log_d - m_t[:, None])  # [L, L], 0 above the diagonal
-    gamma = tl.exp(m_inter - m_t)  # [L]
-
-    p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
-    num = dot_in(p, v, MODE) + dot_wide(q, c_prev, MODE) * (gamma * scale)[:, None]  # [L, BDV]
-    qn = gamma * scale * tl.sum(q.to(tl.float32) * n_prev[None, :], 1) + tl.sum(p, 1)  # [L]
-    den = tl.maximum(tl.abs(qn), tl.exp(-m_t)) + eps
-    tl.store(H + row_v, (num / den[:, None]).to(H.dtype.element_ty), mask=mask_tv)
+    h, m_t, qn = chunk_outputs(q, k, v, ig, b, c_prev, n_prev, m_prev, scale, eps, L, MODE)
+    tl.store(H + row_v, h.to(H.dtype.element_ty), mask=mask_tv)
     if pid_v == 0:
         tl.store(M_OUT + bh * S + t, m_t, mask=mask_t)
         tl.store(QN + bh * S + t, qn, mask=mask_t)
@@ -305,7 +316,6 @@ def mlstm_fwd_fused_kernel(
         c = tl.zeros([BDK, BDV], dtype=tl.float32)
         n = tl.zeros([BDK], dtype=tl.float32)
         m_prev = tl.zeros([1], dtype=tl.float32)
-    causal = offs_l[:, None] >= offs_l[None, :]
 
     for ci in range(NC):
         if STORE:
@@ -326,30 +336,14 @@ def mlstm_fwd_fused_kernel(
         v = tl.load(V + row_v, mask=mask_tv, other=0.0)  # [L, BDV]
         ig, b, g = chunk_gates(IG, FG, goff, t, G_SS, mask_t)
 
-        # this chunk's outputs, from the memory entering it (as mlstm_fwd_out_kernel)
-        log_d = tl.where(causal, b[:, None] - b[None, :] + ig[None, :], float("-inf"))  # [L, L]
-        m_inter = b + m_prev  # [L]
-        m_t = tl.maximum(m_inter, tl.max(log_d, 1))  # [L]
-        w = tl.exp(log_d - m_t[:, None])  # [L, L]
-        gamma = tl.exp(m_inter - m_t)  # [L]
-        p = dot_in(q, tl.trans(k), MODE) * scale * w  # [L, L]
-        num = dot_in(p, v, MODE) + dot_wide(q, c.to(C_S.dtype.element_ty), MODE) * (gamma * scale)[:, None]
-        qn = gamma * scale * tl.sum(q.to(tl.float32) * n[None, :], 1) + tl.sum(p, 1)  # [L]
-        den = tl.maximum(tl.abs(qn), tl.exp(-m_t)) + eps
-        tl.store(H + row_v, (num / den[:, None]).to(H.dtype.element_ty), mask=mask_tv)
+        # this chunk's outputs from the memory entering it, then the memory leaving it
+        h, m_t, qn = chunk_outputs(q, k, v, ig, b, c.to(C_S.dtype.element_ty), n, m_prev, scale, eps, L, MODE)
+        tl.store(H + row_v, h.to(H.dtype.element_ty), mask=mask_tv)
         if STORE:  # noqa: SIM102 (a compile-time branch around a run-time one: Triton keeps them apart)
             if first:
                 tl.store(M_OUT + bh * S + t, m_t, mask=mask_t)
                 tl.store(QN + bh * S + t, qn, mask=mask_t)
-
-        # the memory leaving the chunk (as mlstm_fwd_states_kernel)
-        a = g - b + ig  # [L]
-        m_new = tl.maximum(g + m_prev, tl.max(a, 0))  # [1]
-        decay = tl.exp(g + m_prev - m_new)  # [1]
-        kw = k.to(tl.float32) * tl.exp(a - m_new)[:, None]  # [L, BDK]
-        c = c * decay[:, None] + dot_in(tl.trans(kw), v, MODE)
-        n = n * decay + tl.sum(kw, 0)
-        m_prev = m_new
+        c, n, m_prev = memory_step(k, v, ig, b, g, c, n, m_prev, MODE)
 
     tl.store(C_T + bh * DK * DV + tile, c, mask=tile_mask)
     if first:
@@ -359,8 +353,10 @@ def mlstm_fwd_fused_kernel(
 
 __all__ = [
     "chunk_gates",
+    "chunk_outputs",
     "gate_offset",
     "head_rows",
+    "memory_step",
     "mlstm_fwd_fused_kernel",
     "mlstm_fwd_out_kernel",
     "mlstm_fwd_states_kernel",
